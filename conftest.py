@@ -1,4 +1,7 @@
-"""Shared pytest options: --runslow enables tests marked slow."""
+"""Shared pytest options: --runslow enables tests marked slow; tests marked gpu are skipped
+unless CuPy imports and sees a CUDA device."""
+import importlib.util
+
 import pytest
 
 
@@ -6,10 +9,27 @@ def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", help="run tests marked slow")
 
 
+def gpu_unavailable():
+    """Why tests marked gpu cannot run here, or None if CuPy sees a CUDA device."""
+    if importlib.util.find_spec("cupy") is None:
+        return "gpu: CuPy is not installed (pip install '.[gpu]')"
+    try:
+        import cupy
+
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # noqa: BLE001 - no driver, no device, broken install
+        return f"gpu: CuPy cannot use a CUDA device ({type(e).__name__}: {e})"
+    return None if count > 0 else "gpu: CuPy found no CUDA device"
+
+
 def pytest_collection_modifyitems(config, items):
+    gpu_items = [item for item in items if item.get_closest_marker("gpu") is not None]
+    why = gpu_unavailable() if gpu_items else None
+    for item in gpu_items if why else ():
+        item.add_marker(pytest.mark.skip(reason=why))
     if config.getoption("--runslow"):
         return
     skip = pytest.mark.skip(reason="slow: run with --runslow")
     for item in items:
-        if "slow" in item.keywords:
+        if item.get_closest_marker("slow") is not None:  # the marker, not a parameter id "slow"
             item.add_marker(skip)

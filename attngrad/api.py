@@ -7,6 +7,7 @@ paper use ``scale=1``.
 """
 from __future__ import annotations
 
+from . import blocked as B
 from . import formulas as F
 from . import validate
 
@@ -95,25 +96,40 @@ def p(A1, A2, A3, E, X, Y, *, scale=None):
     return _finite(ns, "p", F.p(ns, fx, F.q(ns, cx, hy)))
 
 
-def loss(A1, A2, A3, E, X, Y, *, scale=None):
+def loss(A1, A2, A3, E, X, Y, *, scale=None, block=None):
     """L(X) of Definition 1.2: 0.5 || D(X)^{-1} exp(A1 X A2^T / d) A3 Y - E ||_F^2.
 
-    Returns a 0-d array (numpy / CuPy) or an mpmath.mpf.
+    Returns a 0-d array (numpy / CuPy) or an mpmath.mpf. ``block``: rows per block
+    (int), rows x cols tiles (pair), or None for :func:`attngrad.blocked.auto_block`;
+    memory O(n d + tile) (see attngrad/blocked.py).
     """
-    ns, _, _, cx = _chain(A1, A2, A3, E, X, Y, scale)
-    return _finite(ns, "loss", F.loss_from_c(ns, cx))
+    B.check_block(block)
+    ns, dims, args = validate.loss_args(A1, A2, A3, E, X, Y)
+    s = F.scale_value(ns, scale, dims["d"])
+    return _finite(ns, "loss", B.loss(ns, *args, s, block=block))
 
 
-def attention(Q, K, V, *, scale=None):
+def attention(Q, K, V, *, scale=None, block=None, method="exact", **options):
     """D^{-1} exp(Q K^T / d) V with D = diag(exp(Q K^T / d) 1_n), the forward problem of AS23.
 
-    Q and K are n x d, V is n x d_v; d is Q's column count.
+    Q and K are n x d, V is n x d_v; d is Q's column count. ``block`` as in :func:`loss`.
+    method="fast" (needs ``eps``): the polynomial method of AS23 / Lemma D.1 with a
+    certified entry-wise error <= eps (:func:`attngrad.fast.attention_fast`).
     """
+    validate.choice("method", method, {"exact", "fast"})
+    if method == "fast":
+        if block is not None:
+            raise ValueError("block: only method='exact' computes by blocks, got method='fast'")
+        from .fast import attention_fast  # AS23 via Lemma D.1
+
+        return attention_fast(Q, K, V, scale=scale, **options)
+    if options:
+        raise TypeError(f"attention: unexpected keyword(s) {sorted(options)} for method={method!r}")
+    B.check_block(block)
     ns, dims, (Q, K, Vv) = validate.arrays(
         {"Q": ("n", "d"), "K": ("n", "d"), "V": ("n", "dv")}, Q=Q, K=K, V=V)
     s = F.scale_value(ns, scale, dims["d"])
-    S = (Q @ K.T) * s
-    return _finite(ns, "attention", F.softmax_rows(ns, S) @ Vv)
+    return _finite(ns, "attention", B.attention(ns, Q, K, Vv, s, block=block))
 
 
 _GRADIENTS = {
@@ -121,9 +137,11 @@ _GRADIENTS = {
     ("X", "naive"): F.gradient_naive_X,
     ("Y", "exact"): F.gradient_exact_Y,
 }
+_EXACT_BLOCKED = {"X": B.gradient_X, "Y": B.gradient_Y}
 
 
-def gradient(A1, A2, A3, E, X, Y, *, wrt="X", method="exact", scale=None, **options):
+def gradient(A1, A2, A3, E, X, Y, *, wrt="X", method="exact", scale=None, block=None,
+             **options):
     """dL/dX (or dL/dY with ``wrt="Y"``) of Definition 1.2 as a d x d matrix.
 
     The paper's vectorised gradient dL(x)/dx in R^{d^2} (Lemma C.7) is the
@@ -131,13 +149,17 @@ def gradient(A1, A2, A3, E, X, Y, *, wrt="X", method="exact", scale=None, **opti
     Definition 1.2 it equals (1/d) vec(A1^T p(x) A2).
 
     method:
-      * ``"exact"``: Lemma C.8, O(n^2 d + n d^2) time.
+      * ``"exact"``: Lemma C.8, O(n^2 d + n d^2) time, by row blocks of ``block`` rows
+        (or ``(rows, cols)`` tiles; None: :func:`attngrad.blocked.auto_block`), so
+        memory is O(n d + tile) (see attngrad/blocked.py).
       * ``"naive"``: Lemma B.1 Part 8 summed over the Kronecker blocks A_{j0},
         O(n^2 d^3); a slow, literal cross-check (wrt="X" only).
       * ``"fast"``: the almost-linear polynomial method of Section D (needs ``eps``).
     """
     validate.choice("wrt", wrt, {"X", "Y"})
     validate.choice("method", method, {"exact", "naive", "fast"})
+    if B.check_block(block) is not None and method != "exact":
+        raise ValueError(f"block: only method='exact' computes by blocks, got method={method!r}")
     if method == "fast":
         from .fast import gradient_fast  # Section D
 
@@ -148,4 +170,6 @@ def gradient(A1, A2, A3, E, X, Y, *, wrt="X", method="exact", scale=None, **opti
         raise ValueError(f"method: {method!r} is only available for wrt='X'")
     ns, dims, args = validate.loss_args(A1, A2, A3, E, X, Y)
     s = F.scale_value(ns, scale, dims["d"])
+    if method == "exact":
+        return _finite(ns, "gradient", _EXACT_BLOCKED[wrt](ns, *args, s, block=block))
     return _finite(ns, "gradient", _GRADIENTS[(wrt, method)](ns, *args, s))

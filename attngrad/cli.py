@@ -111,7 +111,8 @@ def main(argv=None) -> int:
 
 # Subcommands contributed by other modules, as "module:function"; the function
 # takes the subparsers object, adds its parser and sets ``fn``.
-_EXTENSIONS: list = []
+_EXTENSIONS: list = ["attngrad.stress.cli:register", "attngrad.hard.cli:register",
+                     "attngrad.bench:register"]
 
 
 if __name__ == "__main__":

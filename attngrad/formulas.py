@@ -12,6 +12,12 @@ arrays of the same system. Names and shapes follow the paper:
 * q       = c h^T                      Def C.3
 * p1      = f o q,  r = (f o q) 1_n,  p2 = diag(r) f,  p = p1 - p2     Def C.5, Lemma D.4/D.5
 * dL/dX   = scale * A1^T p A2          Lemma C.7 (with the chain rule for scale)
+
+Every quantity above is computed row by row (row j0 of f, c, q, p needs only row
+j0 of A1 and E), so the exact algorithms are written per row block
+(``*_block`` below, A1_b / E_b / Q_b = a slice of rows). The whole matrix is one
+block; attngrad/blocked.py runs the same functions over many blocks so that only
+a block x n tile of scores is alive at a time.
 """
 from __future__ import annotations
 
@@ -20,7 +26,13 @@ def scale_value(ns, scale, d):
     """The factor multiplying A1 X A2^T: 1/d by default (Definition 1.2)."""
     if scale is None:
         return ns.scalar(1) / ns.scalar(d)
-    return ns.scalar(scale)
+    try:
+        s = ns.scalar(scale)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"scale: expected a real number or None, got {scale!r}") from exc
+    if not ns.isfinite_all(s):
+        raise ValueError(f"scale: must be finite, got {scale!r}")
+    return s
 
 
 def scores(ns, A1, A2, X, s):
@@ -63,8 +75,12 @@ def p2(ns, f, rx):
 
 
 def p(ns, f, qx):
-    """p(x) of Definition C.5, row j0 = (diag(f_j0) - f_j0 f_j0^T) q_j0, in O(n^2) (Lemma C.6)."""
-    return p1(ns, f, qx) - p2(ns, f, r(ns, f, qx))
+    """p(x) of Definition C.5, row j0 = (diag(f_j0) - f_j0 f_j0^T) q_j0, in O(n^2) (Lemma C.6).
+
+    p1 = f o q is formed once; r = p1 1_n is the same sum as :func:`r`.
+    """
+    p1x = p1(ns, f, qx)
+    return p1x - p2(ns, f, ns.xp.sum(p1x, axis=1))
 
 
 def loss_from_c(ns, cx):
@@ -72,19 +88,41 @@ def loss_from_c(ns, cx):
     return ns.scalar(1) / ns.scalar(2) * ns.xp.sum(cx * cx)
 
 
+def gradient_X_block(ns, A1b, A2, Eb, X, hy, s):
+    """Lemma C.8 on the rows b of A1 and E: A1_b^T p_b A2, without the factor s.
+
+    S_b = s A1_b X A2^T, f_b = softmax(S_b), c_b = f_b h - E_b, q_b = c_b h^T,
+    p_b = f_b o q_b - r_b f_b; dL/dX = s sum_b A1_b^T p_b A2 (Lemma C.7).
+    """
+    fb = softmax_rows(ns, scores(ns, A1b, A2, X, s))
+    qb = q(ns, c(ns, fb, hy, Eb), hy)
+    return (A1b.T @ p(ns, fb, qb)) @ A2
+
+
+def gradient_Y_block(ns, A1b, A2, A3, Eb, X, Y, s):
+    """Rows b of dL/dY = (f A3)^T c: (f_b A3)^T (f_b A3 Y - E_b)."""
+    fa3 = softmax_rows(ns, scores(ns, A1b, A2, X, s)) @ A3
+    return fa3.T @ (fa3 @ Y - Eb)
+
+
+def loss_block(ns, A1b, A2, Eb, X, hy, s):
+    """Rows b of L (Lemma 3.10): 0.5 ||f_b h - E_b||_F^2."""
+    return loss_from_c(ns, c(ns, softmax_rows(ns, scores(ns, A1b, A2, X, s)), hy, Eb))
+
+
+def attention_block(ns, Qb, K, V, s):
+    """Rows b of D^{-1} exp(s Q K^T) V: softmax(s Q_b K^T) V."""
+    return softmax_rows(ns, (Qb @ K.T) * s) @ V
+
+
 def gradient_exact_X(ns, A1, A2, A3, E, X, Y, s):
-    """Lemma C.8: dL/dX = s A1^T p A2 in T_mat(n,d,n) + T_mat(n,d,d) time."""
-    f = softmax_rows(ns, scores(ns, A1, A2, X, s))
-    hy = h(ns, A3, Y)
-    qx = q(ns, c(ns, f, hy, E), hy)
-    return ((A1.T @ p(ns, f, qx)) @ A2) * s
+    """Lemma C.8: dL/dX = s A1^T p A2 in T_mat(n,d,n) + T_mat(n,d,d) time (one block)."""
+    return gradient_X_block(ns, A1, A2, E, X, h(ns, A3, Y), s) * s
 
 
 def gradient_exact_Y(ns, A1, A2, A3, E, X, Y, s):
-    """dL/dY = (f A3)^T c: L is quadratic in Y through c = f A3 Y - E."""
-    f = softmax_rows(ns, scores(ns, A1, A2, X, s))
-    fa3 = f @ A3
-    return fa3.T @ (fa3 @ Y - E)
+    """dL/dY = (f A3)^T c: L is quadratic in Y through c = f A3 Y - E (one block)."""
+    return gradient_Y_block(ns, A1, A2, A3, E, X, Y, s)
 
 
 def gradient_naive_X(ns, A1, A2, A3, E, X, Y, s):

@@ -52,6 +52,6 @@ def loss_args(A1, A2, A3, E, X, Y):
 
 
 def choice(name, value, allowed):
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{name}: must be one of {sorted(allowed)}, got {value!r}")
     return value

@@ -14,6 +14,9 @@ REQUIRED = (
     + [f"Definition {k}" for k in ("3.2", "3.3", "3.4", "3.5", "3.6", "3.7", "C.3", "C.5")]
     + [f"Lemma B.1 Part {k}" for k in range(1, 9)]
     + [f"Lemma C.{k}" for k in (1, 2, 4, 6, 7, 8)]
+    + ["Section 3.1 (Kronecker product)", "Definition A.3"]
+    + ["Lemma E.3", "Lemma E.4", "Theorem E.5", "Lemma E.6 (ours)"]
+    + [f"Lemma D.{k}" for k in range(1, 6)] + ["Theorem D.6"]
 )
 
 

@@ -1,0 +1,634 @@
+"""Section D: the almost-linear-time gradient and forward pass, with a certified error.
+
+Construction (Lemmas D.1 to D.5, Theorem D.6, with the corrections recorded in
+derivations/sD_fast.py):
+
+* Lemma D.1 (AS23, Section 3). The scores are S_ij = <q_i, k_j> with q_i = s (A1 X)_{i,*}
+  and k_j = (A2)_{j,*}, s = 1/d. A polynomial P(t) = sum_m a_m t^m approximating exp on
+  [-R, R], R = max_i ||q_i||_2 max_j ||k_j||_2 >= max |S_ij| (Cauchy-Schwarz), gives
+  P(<q, k>) = sum_{|alpha| <= g} a_{|alpha|} multinom(alpha) q^alpha k^alpha, so
+  exp(S) ~ U0 V0^T with rank k1 = binom(g + d, d) (monomial features, built in O(n k1)).
+  Normalising: alpha~ = U0 (V0^T 1_n), U1 = diag(alpha~)^{-1} U0, V1 = V0, f~ = U1 V1^T.
+* Lemma D.2: c~ = U1 (V1^T h) - E (n x d, O(n k1 d)).
+* Lemma D.3: q~ = c~ h^T, so U2 = c~, V2 = h and k2 = d.
+* Lemma D.4: p1~ = f~ o q~ = (U1 (/) U2)(V1 (/) V2)^T (Fact A.2), k3 = k1 d.
+* Lemma D.5: r~_j = (U1)_{j,*} (V1^T V2) (U2)_{j,*}^T = <(f~ h)_j, c~_j>, p2~ = diag(r~) f~,
+  so U4 = diag(r~) U1, V4 = V1, k4 = k1.
+* Theorem D.6: g~ = s A1^T (U3 V3^T - U4 V4^T) A2. The row-wise Kronecker products are
+  never formed: A1^T U3 V3^T A2 = sum_m (A1 o c~_{*,m})^T U1 . V1^T (h_{*,m} o A2), and all
+  sums over rows run in blocks, so memory is O(b k1 + n d + k1 d^2) for a block of b rows.
+  No n x n matrix is formed. Time O(n k1 d^2).
+
+Certified error (``eps`` means ||g~ - dL/dX||_inf <= eps, as in Definition 1.4): see
+:func:`_gradient_bound`. The bound combines
+
+1. the polynomial's certified relative error on [-R, R] (attngrad/poly.py, interval
+   arithmetic), which makes f~_ij = f_ij (1 + e_ij) with |e_ij| <= eta (normalisation
+   costs at most a factor (2 + ...) since alpha~ carries the same relative error);
+2. an exact propagation lemma through c~, q~, r~, p1~, p2~ and s A1^T (.) A2;
+3. floating-point rounding, bounded a priori in the standard model.
+
+Assumptions of the rounding bound (the only non-interval part): the arithmetic of the
+namespace rounds to nearest with unit roundoff u (2^-53 float64, 2^-24 float32,
+2^-prec for mpmath), so every +, -, *, / satisfies fl(a op b) = (a op b)(1 + t), |t| <= u,
+and every dot product or sum of length k, in any order (BLAS blocking, FMA), has error at
+most gamma_k = k u / (1 - k u) times the sum of absolute values of its terms; no underflow
+to subnormals or overflow occurs (overflow is detected: non-finite results raise). The bound
+itself is evaluated in float64 and multiplied by (1 + 1e-6), which covers its own rounding
+for n < 10^9.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from . import formulas as F
+from . import validate
+from .errors import ApproximationError
+from .poly import BASES, ExpPoly, exp_poly, grid_radius, rel_error_estimate
+
+DEFAULT_MAX_RANK = 32768
+_BLOCK_ENTRIES = 1 << 18  # entries of one block of features (2 MiB in float64)
+_SLACK = 1.0 + 1e-6
+
+
+@dataclass
+class FastResult:
+    """What the fast algorithm returns with ``return_bound=True``.
+
+    value:    the d x d gradient (or the n x dv attention output), in the input's number system
+    bound:    a proven upper bound on ||value - exact||_inf (<= eps when eps was given)
+    degree:   degree g of the polynomial P
+    rank:     k1 = binom(g + d, d), the number of monomial features (rank of U1 V1^T)
+    basis:    "chebyshev" or "taylor"
+    interval: (-R, R), the interval the scores are proven to lie in (P is certified there)
+    poly_rel_error: certified sup |P(t) e^{-t} - 1| on the interval
+    eta:      certified max |f~_ij / f_ij - 1|, floating-point effects included
+    parts:    the bound's components (polynomial / propagation part and rounding part)
+    """
+
+    value: object
+    bound: float
+    degree: int
+    rank: int
+    basis: str
+    interval: tuple
+    poly_rel_error: float
+    eta: float
+    parts: dict = field(default_factory=dict)
+
+    @property
+    def ranks(self):
+        """(k1, k2, k3, k4) of Lemmas D.1, D.3, D.4, D.5 as this construction realises them."""
+        d = self.parts.get("d")
+        return (self.rank, d, self.rank * d, self.rank) if d else (self.rank, None, None, None)
+
+
+# ---------------------------------------------------------------------------
+# monomial features (Lemma D.1)
+
+
+@lru_cache(maxsize=64)
+def monomial_plan(d: int, degree: int):
+    """Exponents alpha (|alpha| <= degree), graded by degree, with a recursion plan.
+
+    Within degree m the exponents are grouped by their last non-zero variable v; the
+    group v is {e + e_v : e of degree m-1 whose last variable is <= v}, and those e form a
+    prefix of degree m-1. So each group is a prefix of the previous level times z_v: no
+    gathers. Returns (exponents, levels, multinomials) with levels[m-1] = (start, groups),
+    groups = ((v, prefix_length), ...).
+    """
+    levels_exps = [[(0,) * d]]
+    last = [-1]
+    levels = []
+    for m in range(1, degree + 1):
+        prev, prev_last = levels_exps[-1], last
+        cur, cur_last, groups = [], [], []
+        for v in range(d):
+            plen = sum(1 for L in prev_last if L <= v)  # a prefix, by induction
+            for e in prev[:plen]:
+                ee = list(e)
+                ee[v] += 1
+                cur.append(tuple(ee))
+                cur_last.append(v)
+            groups.append((v, plen))
+        levels.append((sum(len(x) for x in levels_exps), tuple(groups)))
+        levels_exps.append(cur)
+        last = cur_last
+    exps = tuple(e for lev in levels_exps for e in lev)
+    multinom = [math.factorial(sum(e)) // math.prod(math.factorial(x) for x in e) for e in exps]
+    return exps, tuple(levels), tuple(multinom)
+
+
+def rank_for(d: int, degree: int) -> int:
+    """k1 = binom(degree + d, d): the number of monomials of degree <= g in d variables."""
+    return math.comb(degree + d, d)
+
+
+def features(ns, Z, plan, coef=None):
+    """Rows z_i -> (z_i^alpha)_alpha (times coef_alpha): the factor matrix of Lemma D.1.
+
+    Returned transposed (k1 x b, one feature per row); each degree is built from the
+    previous one by contiguous slices (see :func:`monomial_plan`), in O(b k1).
+    """
+    xp = ns.xp
+    exps, levels, _ = plan
+    ZT = Z.T
+    out = ns.ones((len(exps), Z.shape[0]))
+    pstart = 0
+    for start, groups in levels:
+        pos = start
+        for v, plen in groups:
+            xp.multiply(out[pstart:pstart + plen], ZT[v][None, :], out=out[pos:pos + plen])
+            pos += plen
+        pstart = start
+    if coef is not None:
+        out *= coef[:, None]
+    return out
+
+
+def _coef_vector(ns, poly: ExpPoly, plan):
+    """coef_alpha = a_{|alpha|} multinom(alpha), rounded once into the namespace."""
+    import mpmath
+
+    exps, _, multinom = plan
+    vals = [poly.coeffs[sum(e)] * multinom[i] for i, e in enumerate(exps)]
+    if ns.name == "mpmath":
+        return ns.asarray(np.array([+mpmath.mpf(v) for v in vals], dtype=object))
+    return ns.asarray(np.array([float(v) for v in vals], dtype=np.float64))
+
+
+def _block_rows(n, k):
+    return int(max(64, min(n, _BLOCK_ENTRIES // max(k, 1))))
+
+
+# ---------------------------------------------------------------------------
+# the algorithm (written once against ns)
+
+
+def _u_of(ns):
+    if ns.name == "mpmath":
+        import mpmath
+
+        return 2.0 ** (-mpmath.mp.prec)
+    return float(np.finfo(ns.dtype).eps) / 2
+
+
+def _prec_of(ns):
+    if ns.name == "mpmath":
+        import mpmath
+
+        return int(mpmath.mp.prec)
+    return int(np.finfo(ns.dtype).nmant) + 1
+
+
+def _to64(ns, a):
+    return ns.to_numpy(a, np.float64)
+
+
+def _concat(ns, parts):
+    return ns.xp.concatenate(parts, axis=1)
+
+
+def _fast_pass(ns, Qc, K, W_v, poly, plan, coef, row_fn, block=None):
+    """The two blocked passes shared by the gradient and the forward pass.
+
+    Pass 1 (V side): Z = V0^T [1, W_v] summed over blocks of rows of K (k1 x (1 + w)).
+    Pass 2 (U side): for each block of rows of Q, T = U0 [1, W_v]-columns of Z, i.e.
+    alpha~ (first column) and (exp~ W_v) (rest); row_fn(start, stop, U0 block, alpha~, rest)
+    does the rest. Returns (Z, nblocks_V, block).
+    """
+    xp = ns.xp
+    n = K.shape[0]
+    k = len(plan[0])
+    b = block or _block_rows(n, k)
+    Z = None
+    for s0 in range(0, n, b):
+        PsiT = features(ns, K[s0:s0 + b], plan)                    # k1 x b (V0^T block)
+        Wb = _concat(ns, [ns.ones((PsiT.shape[1], 1)), W_v[s0:s0 + b]])
+        part = PsiT @ Wb
+        Z = part if Z is None else Z + part
+    m = Qc.shape[0]
+    for s0 in range(0, m, b):
+        PhiT = features(ns, Qc[s0:s0 + b], plan, coef)             # k1 x b (U0^T block)
+        T = PhiT.T @ Z
+        row_fn(s0, s0 + PhiT.shape[1], PhiT, T[:, 0], T[:, 1:], Z)
+    return Z, -(-n // b), b
+
+
+def _grad_core(ns, A1, A2, A3, E, X, Y, s, poly, plan, coef, block=None):
+    """g~ of Theorem D.6 (corrected chain) and the per-row quantities the bound needs."""
+    xp = ns.xp
+    n, d = A1.shape
+    Qc = (A1 @ X) * s
+    hc = A3 @ Y
+    M = (hc[:, :, None] * A2[:, None, :]).reshape(n, d * d)      # h_{*,m} o A2_{*,b}
+    W_v = _concat(ns, [hc, A2, M])                                 # columns: h | A2 | h o A2
+    k = len(plan[0])
+    store = {"alpha": [], "c": [], "r": [], "Fh": []}
+    acc = {}
+
+    def row_fn(s0, s1, PhiT, alpha, rest, Z):
+        Fh = rest[:, :d] / alpha[:, None]                          # (f~ h)_i   (Lemma D.2)
+        cb = Fh - E[s0:s1]                                         # c~_i
+        rb = xp.sum(Fh * cb, axis=1)                               # r~_i       (Lemma D.5)
+        a1 = A1[s0:s1]
+        W1 = (a1[:, :, None] * (cb / alpha[:, None])[:, None, :]).reshape(s1 - s0, d * d)
+        W2 = a1 * (rb / alpha)[:, None]
+        LT = PhiT @ _concat(ns, [W1, W2])                          # k1 x (d^2 + d)
+        acc["LT"] = LT if "LT" not in acc else acc["LT"] + LT
+        store["alpha"].append(alpha)
+        store["c"].append(cb)
+        store["r"].append(rb)
+        store["Fh"].append(Fh)
+
+    Z, nblocks, b = _fast_pass(ns, Qc, A2, W_v, poly, plan, coef, row_fn, block)
+    L = acc["LT"].T
+    ZA = Z[:, 1 + d:1 + 2 * d]                                     # V1^T A2
+    Zm = Z[:, 1 + 2 * d:]                                          # V1^T (h_m o A2), (m, b)
+    L1 = L[:d * d].reshape(d, d, k).reshape(d, d * k)              # (a, (m, alpha))
+    Zm3 = Zm.reshape(k, d, d).transpose(1, 0, 2).reshape(d * k, d)  # ((m, alpha), b)
+    G1 = L1 @ Zm3                                                  # A1^T (f~ o q~) A2
+    G2 = L[d * d:] @ ZA                                            # A1^T diag(r~) f~ A2
+    G = (G1 - G2) * s
+    info = {k_: xp.concatenate(v) for k_, v in store.items()}
+    info.update(Qc=Qc, hc=hc, nblocks=nblocks, block=b)
+    return G, info
+
+
+# ---------------------------------------------------------------------------
+# certified bounds
+
+
+def _gamma(k, u):
+    ku = k * u
+    if ku >= 0.5:
+        return math.inf
+    return ku / (1 - ku)
+
+
+@dataclass
+class _Instance:
+    """float64 magnitudes of one instance, computed once (O(n d))."""
+
+    n: int
+    d: int
+    u: float
+    s: float
+    R: float          # proven bound on max_ij |<q^c_i, k_j>|
+    sigma: float      # proven bound on max_ij |<q^c_i - q_i, k_j>|
+    A1abs: np.ndarray  # n x d
+    Kb: np.ndarray     # max_j |A2_jb|
+    H: np.ndarray      # max_j |h^c_jm|
+    beta: np.ndarray   # max_j |h^c_jm - h_jm|
+    Eabs: np.ndarray   # n x d
+
+
+def _instance(ns, A1, A2, A3, E, X, Y, s_val, Qc=None, hc=None):
+    u = _u_of(ns)
+    n, d = A1.shape
+    a1 = np.abs(_to64(ns, A1))
+    a2 = np.abs(_to64(ns, A2))
+    a3 = np.abs(_to64(ns, A3))
+    xabs = np.abs(_to64(ns, X))
+    yabs = np.abs(_to64(ns, Y))
+    s = abs(float(s_val))
+    if Qc is None:
+        Qc = (A1 @ X) * s_val
+    if hc is None:
+        hc = A3 @ Y
+    q64 = np.abs(_to64(ns, Qc))
+    infl = 1 + 8 * (d + 4) * 2.0 ** -53 + 8 * u
+    qn = float(np.sqrt(np.max(np.sum(q64 * q64, axis=1)))) * infl
+    kn = float(np.sqrt(np.max(np.sum(a2 * a2, axis=1)))) * infl
+    R = qn * kn * infl
+    # q^c - q: (A1 X) rounds in a length-d dot product, then * s_c (s_c itself rounded)
+    dq = _gamma(d + 2, u) * s * np.sqrt(np.max(np.sum((a1 @ xabs) ** 2, axis=1))) * infl * (1 + 4e-16)
+    sigma = dq * kn * infl
+    H = np.max(np.abs(_to64(ns, hc)), axis=0) * (1 + 4e-16)
+    beta = _gamma(d, u) * np.max(a3 @ yabs, axis=0) * infl
+    return _Instance(n, d, u, s, R, sigma, a1, np.max(a2, axis=0), H, beta,
+                     np.abs(_to64(ns, E)))
+
+
+def _eta(inst: _Instance, poly_rel, poly_abs, degree, k, nblocks, block):
+    """Certified max |f~_ij / f_ij - 1| (see the module docstring, step 1) and helpers."""
+    u, R, sig = inst.u, inst.R, inst.sigma
+    gF = _gamma(2 * degree + 3, u)
+    PabsF = poly_abs * (1 + gF)
+    eR = math.exp(R + sig)
+    delta_u = gF * poly_abs * eR + poly_rel * math.exp(sig) + math.expm1(sig)
+    Nn = block + nblocks
+    delta_a = delta_u + _gamma(Nn + k, u) * PabsF * eR
+    if delta_a >= 0.5:
+        return math.inf, PabsF, Nn
+    return (delta_u + delta_a) / (1 - delta_a), PabsF, Nn
+
+
+def _gradient_bound(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, absr, absFh):
+    """Upper bound on ||g~ - dL/dX||_inf (float), from per-row magnitudes.
+
+    n_over_alpha: n / alpha~_i (n);  absc: |c~| (n x d);  absr: |r~| (n);  absFh: |f~ h| (n x d).
+    Exact propagation (Theorem D.6, corrected): with w_ij = f_ij (q_ij - r_i),
+      |g~ - g|_ab <= s K_b sum_i |A1_ia| T_i + (rounding of the final contractions),
+      T_i = eta (2 Q_i + |r~_i|) + 2 Dq_i + rho_i,
+      Q_i = sum_m |c~_im| H_m >= max_j |q~_ij|,
+      Dq_i = sum_m (Dc_im H_m + (|c~_im| + Dc_im) beta_m) >= max_j |q~_ij - q_ij|,
+      Dc_im = eta H_m + beta_m + xi_im + u/(1-u) |c~_im| >= |c~_im - c_im|,
+      xi_im = gamma_{Nn+k+2} H_m n P_abs / alpha~_i  (rounding of (f~ h)_im),
+      rho_i = (1 + gamma_d) sum_m xi_im |c~_im| + gamma_d sum_m |(f~h)_im| |c~_im|.
+    """
+    u, d, s = inst.u, inst.d, inst.s
+    H, beta, Kb = inst.H, inst.beta, inst.Kb
+    if not math.isfinite(eta):
+        return math.inf, {}
+    mag = n_over_alpha[:, None] * PabsF                               # >= sum_j sum_alpha |Phi Psi| / alpha~
+    xi = _gamma(Nn + k + 2, u) * H[None, :] * mag
+    Dc = eta * H[None, :] + beta[None, :] + xi + (u / (1 - u)) * absc
+    Q = absc @ H
+    Dq = Dc @ H + (absc + Dc) @ beta
+    gd = _gamma(d, u)
+    rho = (1 + gd) * np.sum(xi * absc, axis=1) + gd * np.sum(absFh * absc, axis=1)
+    T = eta * (2 * Q + absr) + 2 * Dq + rho
+    prop = inst.s * np.outer(inst.A1abs.T @ T, Kb)
+    N1 = 2 * Nn + d * k + 3
+    N2 = 2 * Nn + k + 2
+    e1 = _gamma(N1, u) * np.outer(inst.A1abs.T @ (Q * mag[:, 0]), Kb)
+    e2 = _gamma(N2, u) * np.outer(inst.A1abs.T @ (absr * mag[:, 0]), Kb)
+    g1 = np.outer(inst.A1abs.T @ (Q * (1 + eta)), Kb) + e1
+    g2 = np.outer(inst.A1abs.T @ (absr * (1 + eta)), Kb) + e2
+    fin = _gamma(3, u) * s * (g1 + g2)
+    rnd = s * (e1 + e2) + fin
+    total = float(np.max(prop + rnd)) * _SLACK
+    return total, {"propagation": float(np.max(prop)), "rounding": float(np.max(rnd)),
+                   "eta": eta}
+
+
+def _apriori_rows(inst: _Instance, eta, PabsF, Nn, k):
+    """Upper bounds on n/alpha~, |c~|, |r~|, |f~ h| before running (for choosing the degree)."""
+    u, R, sig = inst.u, inst.R, inst.sigma
+    delta_a = max(eta / 2, 0.0)  # eta >= delta_a by construction; conservative below
+    n_over_alpha = np.full(inst.n, math.exp(R + sig) / max(1 - min(2 * eta, 0.5), 0.5))
+    mag = n_over_alpha[:, None] * PabsF
+    xi = _gamma(Nn + k + 2, u) * inst.H[None, :] * mag
+    absFh = (1 + eta) * inst.H[None, :] + xi
+    c_true = inst.H[None, :] + inst.beta[None, :] + inst.Eabs
+    absc = (c_true + eta * inst.H[None, :] + inst.beta[None, :] + xi) / (1 - 2 * u)
+    Q = absc @ inst.H
+    gd = _gamma(inst.d, u)
+    rho = (1 + gd) * np.sum(xi * absc, axis=1) + gd * np.sum(absFh * absc, axis=1)
+    absr = (1 + eta) * Q + rho
+    del delta_a
+    return n_over_alpha, absc, absr, absFh
+
+
+def _choose_degree(inst, eps, basis, max_rank, prec, nblocks_of, total_of, what):
+    """Smallest degree whose a-priori certified bound is <= eps (or ApproximationError)."""
+    d, R = inst.d, grid_radius(inst.R)
+    nb1, b1 = nblocks_of(1)
+    probe = 1e-3
+    C = total_of(probe, math.exp(R), b1 + nb1, 1) / probe  # the bound is about eta * C
+    target = eps / (3 * C) if C > 0 and math.isfinite(C) else 0.0
+    g0 = 0
+    while g0 < 200 and rel_error_estimate(basis, g0, R) > target:
+        g0 += 1
+    g = max(0, g0 - 1)
+    why = (f"the scores lie in [-{inst.R:.3g}, {inst.R:.3g}] (R = max||q_i|| max||k_j||)")
+    # the rounding floor: the bound with an exact polynomial (no degree can beat it)
+    nbf, bf = nblocks_of(rank_for(d, g))
+    floor = total_of(*_eta(inst, 0.0, math.exp(R), g, rank_for(d, g), nbf, bf)[:1],
+                     math.exp(R), bf + nbf, rank_for(d, g))
+    if not floor <= eps:
+        raise ApproximationError(
+            f"{what}: eps={eps:g} cannot be certified: {why}, and with unit roundoff "
+            f"{inst.u:.3g} the rounding alone (amplified by about e^(2R)) contributes "
+            f"{floor:.3g} on this instance; needed: smaller entries (B = o(sqrt(log n)) in "
+            f"Theorem D.6), a higher precision (float64 or mpmath), or a larger eps")
+    best = None
+    while True:
+        k = rank_for(d, g)
+        if k > max_rank:
+            break
+        poly = exp_poly(basis, g, -R, R, prec)
+        nb, block = nblocks_of(k)
+        eta, PabsF, Nn = _eta(inst, poly.rel_error, poly.abs_sum, g, k, nb, block)
+        total = total_of(eta, PabsF, Nn, k)
+        if total <= eps:
+            return g, poly
+        if best is not None and total > 0.9 * best[2]:
+            best = (g, k, min(total, best[2]))
+            break  # no longer improving: the polynomial is not the limiting term
+        best = (g, k, total)
+        g += 1
+        if g > 200:
+            break
+    why = (f"the scores lie in [-{inst.R:.3g}, {inst.R:.3g}] (R = max||q_i|| max||k_j||)")
+    if best is None:
+        raise ApproximationError(
+            f"{what}: eps={eps:g} cannot be certified within max_rank={max_rank}: {why}, so the "
+            f"polynomial needs degree >= {g} (estimated), i.e. rank {rank_for(d, g)}; needed: a "
+            f"larger max_rank, smaller entries (B = o(sqrt(log n)) in Theorem D.6), or a larger eps")
+    g, k, total = best
+    need = ("a larger max_rank" if total < math.inf and rank_for(d, g + 1) > max_rank
+            else "smaller entries (B = o(sqrt(log n)) in Theorem D.6) or higher precision")
+    raise ApproximationError(
+        f"{what}: eps={eps:g} cannot be certified within max_rank={max_rank}: {why}; "
+        f"the best certified bound is {total:.3g} at degree {g} (rank {k}); "
+        f"needed: {need}, or a larger eps")
+
+
+def _check_eps(eps):
+    try:
+        ok = eps is not None and not isinstance(eps, bool) and float(eps) > 0 and math.isfinite(float(eps))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"eps: must be a finite number > 0 (the accuracy ||g~ - dL/dX||_inf <= eps), "
+                         f"got {eps!r}")
+    return float(eps)
+
+
+def _check_opts(basis, max_rank, block):
+    validate.choice("basis", basis, set(BASES))
+    if not isinstance(max_rank, int) or isinstance(max_rank, bool) or max_rank < 1:
+        raise ValueError(f"max_rank: must be a positive integer, got {max_rank!r}")
+    if block is not None and (not isinstance(block, int) or isinstance(block, bool) or block < 1):
+        raise ValueError(f"block: must be a positive integer, got {block!r}")
+
+
+def _finite(ns, what, out):
+    if not ns.isfinite_all(out):
+        raise ApproximationError(f"{what}: the fast computation overflowed in {ns.name} {ns.dtype}")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# public entry points
+
+
+def gradient_fast(A1, A2, A3, E, X, Y, *, wrt="X", scale=None, eps=None, basis="chebyshev",
+                  max_rank=DEFAULT_MAX_RANK, return_bound=False, block=None):
+    """dL/dX to within eps in O(n k1 d^2) time (Theorem D.6, corrected), certified.
+
+    eps:          required: the result g~ satisfies ||g~ - dL/dX||_inf <= eps, proven for this
+                  instance (polynomial error by interval arithmetic, propagation exactly,
+                  rounding in the standard model; see the module docstring).
+    basis:        "chebyshev" (default, near-optimal degree) or "taylor".
+    max_rank:     largest k1 = binom(g + d, d) allowed; if eps needs more,
+                  :class:`attngrad.ApproximationError` says why and what would be needed.
+    return_bound: return a :class:`FastResult` (value, bound, degree, rank, basis, interval, ...)
+                  instead of the d x d array.
+    block:        rows per block (default: about 4M feature entries per block).
+    """
+    validate.choice("wrt", wrt, {"X"})  # the fast method implements Section D (dL/dX)
+    eps = _check_eps(eps)
+    _check_opts(basis, max_rank, block)
+    ns, dims, (A1, A2, A3, E, X, Y) = validate.loss_args(A1, A2, A3, E, X, Y)
+    n, d = dims["n"], dims["d"]
+    s = F.scale_value(ns, scale, d)
+    Qc = (A1 @ X) * s
+    hc = A3 @ Y
+    inst = _instance(ns, A1, A2, A3, E, X, Y, s, Qc, hc)
+    prec = _prec_of(ns)
+
+    def nblocks_of(k):
+        b = block or _block_rows(n, k)
+        return -(-n // b), b
+
+    def total_of(eta, PabsF, Nn, k):
+        rows = _apriori_rows(inst, eta, PabsF, Nn, k)
+        return _gradient_bound(inst, eta, PabsF, Nn, k, *rows)[0]
+
+    g, poly = _choose_degree(inst, eps, basis, max_rank, prec, nblocks_of, total_of,
+                             "gradient(method='fast')")
+    res = _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block)
+    if not res.bound <= eps:
+        raise ApproximationError(
+            f"gradient(method='fast'): the a-posteriori bound {res.bound:.3g} exceeds eps={eps:g} "
+            f"at degree {g}; retry with a larger max_rank or eps")
+    return res if return_bound else res.value
+
+
+def _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block):
+    d = inst.d
+    plan = monomial_plan(d, poly.degree)
+    k = len(plan[0])
+    coef = _coef_vector(ns, poly, plan)
+    G, info = _grad_core(ns, A1, A2, A3, E, X, Y, s, poly, plan, coef, block)
+    _finite(ns, "gradient(method='fast')", G)
+    eta, PabsF, Nn = _eta(inst, poly.rel_error, poly.abs_sum, poly.degree, k,
+                          info["nblocks"], info["block"])
+    alpha = _to64(ns, info["alpha"])
+    if not np.all(alpha > 0):
+        bound, parts = math.inf, {}
+    else:
+        bound, parts = _gradient_bound(
+            inst, eta, PabsF, Nn, k, inst.n / alpha * (1 + 1e-15), np.abs(_to64(ns, info["c"])),
+            np.abs(_to64(ns, info["r"])), np.abs(_to64(ns, info["Fh"])))
+    parts["d"] = d
+    return FastResult(G, bound, poly.degree, k, poly.basis, (-float(poly.hi), float(poly.hi)),
+                      poly.rel_error, eta, parts)
+
+
+def gradient_fixed_degree(A1, A2, A3, E, X, Y, *, degree, basis="chebyshev", interval=None,
+                          scale=None, return_info=False, block=None):
+    """The same algorithm at a fixed polynomial degree, without certification.
+
+    degree:   the degree g of P (rank k1 = binom(g + d, d), see :func:`rank_for`).
+    interval: (lo, hi) or a radius R for [-R, R] on which P approximates exp; default the
+              proven score interval [-R, R], R = max||q_i|| max||k_j||.
+    Returns the d x d gradient, or with ``return_info=True`` a :class:`FastResult` whose
+    ``bound`` is the certified bound when the default interval is used and ``nan`` otherwise
+    (rank in ``.rank``).
+    """
+    if not isinstance(degree, int) or isinstance(degree, bool) or degree < 0:
+        raise ValueError(f"degree: must be a non-negative integer, got {degree!r}")
+    _check_opts(basis, DEFAULT_MAX_RANK, block)
+    ns, dims, (A1, A2, A3, E, X, Y) = validate.loss_args(A1, A2, A3, E, X, Y)
+    d = dims["d"]
+    s = F.scale_value(ns, scale, d)
+    inst = _instance(ns, A1, A2, A3, E, X, Y, s)
+    if interval is None:
+        lo, hi, certified = -grid_radius(inst.R), grid_radius(inst.R), True
+    else:
+        if np.ndim(interval) == 0:
+            lo, hi = -float(interval), float(interval)
+        else:
+            lo, hi = (float(v) for v in interval)
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"interval: need a radius R > 0 or a pair lo < hi, got {interval!r}")
+        certified = lo <= -inst.R and hi >= inst.R
+    poly = exp_poly(basis, degree, lo, hi, _prec_of(ns))
+    res = _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block)
+    if not certified or lo != -hi:
+        res.bound = math.nan
+    res.interval = (lo, hi)
+    return res if return_info else res.value
+
+
+def attention_fast(Q, K, V, *, scale=None, eps=None, basis="chebyshev", max_rank=DEFAULT_MAX_RANK,
+                   return_bound=False, block=None):
+    """D^{-1} exp(Q K^T / d) V to within eps (entry-wise) in O(n k1 d_v) time (AS23 via Lemma D.1).
+
+    Bound: |T~ - T|_im <= max_j |V_jm| (eta + gamma_{Nn+k+2} n P_abs / alpha~_i), with eta as
+    for the gradient (f~ = f (1 + e), |e| <= eta) and the rounding of (f~ V).
+    """
+    eps = _check_eps(eps)
+    _check_opts(basis, max_rank, block)
+    ns, dims, (Q, K, Vv) = validate.arrays(
+        {"Q": ("n", "d"), "K": ("n", "d"), "V": ("n", "dv")}, Q=Q, K=K, V=V)
+    n, d = dims["n"], dims["d"]
+    s = F.scale_value(ns, scale, d)
+    u = _u_of(ns)
+    Qc = Q * s
+    q64, k64 = np.abs(_to64(ns, Qc)), np.abs(_to64(ns, K))
+    infl = 1 + 8 * (d + 4) * 2.0 ** -53 + 8 * u
+    qn = float(np.sqrt(np.max(np.sum(q64 * q64, axis=1)))) * infl
+    kn = float(np.sqrt(np.max(np.sum(k64 * k64, axis=1)))) * infl
+    sraw = abs(float(s))
+    qraw = np.abs(_to64(ns, Q))
+    sigma = _gamma(2, u) * sraw * float(np.sqrt(np.max(np.sum(qraw * qraw, axis=1)))) * kn * infl
+    inst = _Instance(n, d, u, sraw, qn * kn * infl, sigma, None, None, None, None, None)
+    Vmax = np.max(np.abs(_to64(ns, Vv)), axis=0)
+
+    def nblocks_of(k):
+        b = block or _block_rows(n, k)
+        return -(-n // b), b
+
+    def bound_of(eta, PabsF, Nn, k, n_over_alpha):
+        if not math.isfinite(eta):
+            return math.inf
+        per_row = eta + _gamma(Nn + k + 2, u) * n_over_alpha * PabsF
+        return float(np.max(per_row) * np.max(Vmax)) * _SLACK
+
+    def total_of(eta, PabsF, Nn, k):
+        return bound_of(eta, PabsF, Nn, k, np.array([math.exp(inst.R + sigma) * 2.0]))
+
+    g, poly = _choose_degree(inst, eps, basis, max_rank, _prec_of(ns), nblocks_of, total_of,
+                             "attention(method='fast')")
+    plan = monomial_plan(d, poly.degree)
+    k = len(plan[0])
+    coef = _coef_vector(ns, poly, plan)
+    out = []
+    alphas = []
+
+    def row_fn(s0, s1, PhiT, alpha, rest, Z):
+        out.append(rest / alpha[:, None])
+        alphas.append(alpha)
+
+    _, nb, b = _fast_pass(ns, Qc, K, Vv, poly, plan, coef, row_fn, block)
+    T = ns.xp.concatenate(out, axis=0)
+    _finite(ns, "attention(method='fast')", T)
+    eta, PabsF, Nn = _eta(inst, poly.rel_error, poly.abs_sum, poly.degree, k, nb, b)
+    alpha = _to64(ns, ns.xp.concatenate(alphas))
+    bound = (bound_of(eta, PabsF, Nn, k, n / alpha * (1 + 1e-15)) if np.all(alpha > 0)
+             else math.inf)
+    if not bound <= eps:
+        raise ApproximationError(
+            f"attention(method='fast'): the a-posteriori bound {bound:.3g} exceeds eps={eps:g}")
+    res = FastResult(T, bound, poly.degree, k, poly.basis, (-float(poly.hi), float(poly.hi)),
+                     poly.rel_error, eta, {"d": d})
+    return res if return_bound else res.value

@@ -1,0 +1,239 @@
+"""Polynomials for exp with a certified relative error: the ingredient of Lemma D.1.
+
+AS23 (Alman & Song, "Fast Attention Requires Bounded Entries", Section 3) replace
+exp(t) on the interval that the scores can occupy by a low-degree polynomial P, so
+that exp(<q_i, k_j>) ~ P(<q_i, k_j>) factors through monomial features (see
+attngrad/fast.py). Two choices of P are offered:
+
+* ``"taylor"``    -- the degree-g Taylor polynomial of exp at the centre of the interval;
+* ``"chebyshev"`` -- interpolation of exp at the g+1 Chebyshev points of the interval
+  (within a small factor of the best uniform approximation of degree g).
+
+Whatever P is, its coefficients are rounded to the working precision first (so the
+polynomial certified is exactly the one the computation uses), and then its error is
+certified with interval arithmetic (mpmath.iv):
+
+    rel_error >= sup_{t in [lo, hi]} |P(t) e^{-t} - 1|.
+
+Certificate: with t = m + rho x (x in [-1, 1]) and the Taylor expansion
+e^{-t} = e^{-m} (T_N(x) + R_N(x)), |R_N(x)| <= (rho^{N+1} / (N+1)!) e^{rho},
+the polynomial G(x) = e^{-m} P(m + rho x) T_N(x) - 1 is expanded in the Chebyshev basis
+(every |T_k| <= 1 on [-1, 1]) so sup |G| <= sum_k |b_k|; the tail adds
+sup |P| e^{-m} rho^{N+1} e^{rho} / (N+1)!. Every operation is an interval operation,
+so the certificate is rigorous (no floating-point assumption).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import mpmath
+
+BASES = ("chebyshev", "taylor")
+
+
+@dataclass(frozen=True)
+class ExpPoly:
+    """P(t) = sum_m coeffs[m] t^m approximating exp on [lo, hi], with certified bounds.
+
+    coeffs:    exact binary numbers (mpmath.mpf with ``prec`` bits) -- the polynomial used.
+    rel_error: upper bound on sup_{t in [lo,hi]} |P(t) e^{-t} - 1| (interval arithmetic).
+    abs_sum:   upper bound on sup_{|t| <= max(|lo|,|hi|)} sum_m |coeffs[m]| |t|^m
+               (the polynomial with absolute coefficients; it bounds every feature sum).
+    """
+
+    basis: str
+    degree: int
+    lo: mpmath.mpf
+    hi: mpmath.mpf
+    prec: int
+    coeffs: tuple
+    rel_error: float
+    abs_sum: float
+
+
+def _round(v, prec):
+    with mpmath.workprec(prec):
+        return +mpmath.mpf(v)
+
+
+def _taylor_coeffs(degree, lo, hi, work):
+    """Monomial coefficients (in t) of sum_k e^m (t - m)^k / k!, m = (lo + hi) / 2."""
+    with mpmath.workprec(work):
+        m = (mpmath.mpf(lo) + mpmath.mpf(hi)) / 2
+        em = mpmath.exp(m)
+        a = [mpmath.mpf(0)] * (degree + 1)
+        for k in range(degree + 1):
+            ck = em / mpmath.factorial(k)
+            for j in range(k + 1):  # (t - m)^k = sum_j binom(k, j) t^j (-m)^{k-j}
+                a[j] += ck * mpmath.binomial(k, j) * (-m) ** (k - j)
+        return a
+
+
+def _cheb_to_monomial(cheb):
+    """sum_k cheb[k] T_k(x) -> monomial coefficients in x (exact recurrence)."""
+    n = len(cheb)
+    T = [[mpmath.mpf(1)], [mpmath.mpf(0), mpmath.mpf(1)]]
+    while len(T) < n:
+        a, b = T[-1], T[-2]
+        nxt = [mpmath.mpf(0)] + [2 * v for v in a]
+        for i, v in enumerate(b):
+            nxt[i] -= v
+        T.append(nxt)
+    out = [mpmath.mpf(0)] * n
+    for k, ck in enumerate(cheb):
+        for i, v in enumerate(T[k]):
+            out[i] += ck * v
+    return out
+
+
+def _chebyshev_coeffs(degree, lo, hi, work):
+    """Monomial coefficients (in t) of the interpolant of exp at the Chebyshev points of [lo, hi]."""
+    with mpmath.workprec(work):
+        g = degree
+        m = (mpmath.mpf(lo) + mpmath.mpf(hi)) / 2
+        rho = (mpmath.mpf(hi) - mpmath.mpf(lo)) / 2
+        xs = [mpmath.cos(mpmath.pi * (k + mpmath.mpf(1) / 2) / (g + 1)) for k in range(g + 1)]
+        fs = [mpmath.exp(m + rho * x) for x in xs]
+        cheb = []
+        for j in range(g + 1):
+            cj = 2 * mpmath.fsum(f * mpmath.cos(j * mpmath.pi * (k + mpmath.mpf(1) / 2) / (g + 1))
+                                 for k, f in enumerate(fs)) / (g + 1)
+            cheb.append(cj / 2 if j == 0 else cj)
+        px = _cheb_to_monomial(cheb)  # in x = (t - m) / rho
+        # t-coefficients: sum_k px[k] ((t - m)/rho)^k
+        a = [mpmath.mpf(0)] * (g + 1)
+        for k in range(g + 1):
+            ck = px[k] / rho ** k
+            for j in range(k + 1):
+                a[j] += ck * mpmath.binomial(k, j) * (-m) ** (k - j)
+        return a
+
+
+def _iv_poly_mul(p, q):
+    out = [mpmath.iv.mpf(0)] * (len(p) + len(q) - 1)
+    for i, a in enumerate(p):
+        for j, b in enumerate(q):
+            out[i + j] += a * b
+    return out
+
+
+def _iv_cheb_abs_sum(px):
+    """Upper bound of sup_{[-1,1]} |sum_k px[k] x^k| via the Chebyshev expansion.
+
+    x^k = 2^{1-k} sum'_{j <= k/2} binom(k, j) T_{k-2j}(x), the T_0 term halved.
+    """
+    n = len(px)
+    b = [mpmath.iv.mpf(0)] * n
+    for k, a in enumerate(px):
+        scale = mpmath.iv.mpf(2) ** (1 - k)
+        for j in range(k // 2 + 1):
+            w = scale * mpmath.iv.mpf(math.comb(k, j))
+            if k - 2 * j == 0:
+                w = w / 2
+            b[k - 2 * j] += a * w
+    total = mpmath.iv.mpf(0)
+    for v in b:
+        total += abs(v)
+    return total
+
+
+def certify(coeffs, lo, hi, dps=40):
+    """(rel_error, abs_sum) upper bounds for P = sum coeffs[m] t^m on [lo, hi] (see module doc)."""
+    iv = mpmath.iv
+    old = iv.prec
+    iv.dps = dps
+    try:
+        with mpmath.workdps(dps):
+            return _certify(iv, coeffs, lo, hi, dps)
+    finally:
+        iv.prec = old
+
+
+def _certify(iv, coeffs, lo, hi, dps):
+    if True:
+        lo_i, hi_i = iv.mpf(lo), iv.mpf(hi)
+        m = (lo_i + hi_i) / 2
+        rho = (hi_i - lo_i) / 2
+        radius = max(abs(mpmath.mpf(lo)), abs(mpmath.mpf(hi)))
+        # P(m + rho x) in x: expand each t^k
+        deg = len(coeffs) - 1
+        px = [iv.mpf(0)] * (deg + 1)
+        for k, a in enumerate(coeffs):
+            a = iv.mpf(a)
+            for j in range(k + 1):
+                px[j] += a * iv.mpf(math.comb(k, j)) * m ** (k - j) * rho ** j
+        # Taylor of e^{-rho x} to order N with a negligible tail
+        rho_up = float(mpmath.mpf(rho.b)) if rho.b != 0 else 0.0
+        N = deg + 8
+        while N < 400 and rho_up > 0 and (
+                (N + 1) * math.log(max(rho_up, 1e-300)) - math.lgamma(N + 2) + rho_up
+                > -math.log(10) * (dps - 2)):
+            N += 4
+        tn = [(-rho) ** k / iv.mpf(mpmath.factorial(k)) for k in range(N + 1)]
+        em = iv.exp(-m)
+        G = [em * v for v in _iv_poly_mul(px, tn)]
+        G[0] -= 1
+        main = _iv_cheb_abs_sum(G)
+        # sup |P| on the interval <= sum |px_j|
+        supP = iv.mpf(0)
+        for v in px:
+            supP += abs(v)
+        tail = supP * em * rho ** (N + 1) * iv.exp(rho) / iv.mpf(mpmath.factorial(N + 1))
+        rel = main + abs(tail)
+        R = iv.mpf(radius)
+        absum = iv.mpf(0)
+        for k, a in enumerate(coeffs):
+            absum += abs(iv.mpf(a)) * R ** k
+        return float(mpmath.mpf(rel.b)) * (1 + 2.0 ** -50), float(mpmath.mpf(absum.b)) * (1 + 2.0 ** -50)
+
+
+@lru_cache(maxsize=512)
+def _exp_poly_cached(basis, degree, lo, hi, prec):
+    work = max(prec, 53) + 64
+    lo_m, hi_m = mpmath.mpf(lo), mpmath.mpf(hi)
+    if basis == "taylor":
+        raw = _taylor_coeffs(degree, lo_m, hi_m, work)
+    else:
+        raw = _chebyshev_coeffs(degree, lo_m, hi_m, work)
+    coeffs = tuple(_round(a, prec) for a in raw)
+    dps = max(40, int(prec * 0.302) + 20)
+    rel, absum = certify(coeffs, lo_m, hi_m, dps=dps)
+    return ExpPoly(basis, degree, lo_m, hi_m, prec, coeffs, rel, absum)
+
+
+def exp_poly(basis: str, degree: int, lo, hi, prec: int = 53) -> ExpPoly:
+    """The degree-``degree`` approximation of exp on [lo, hi] with ``prec``-bit coefficients.
+
+    lo, hi: numbers (float, int, str or mpf; taken exactly). Results are cached.
+    """
+    if basis not in BASES:
+        raise ValueError(f"basis: must be one of {list(BASES)}, got {basis!r}")
+    if not isinstance(degree, int) or isinstance(degree, bool) or degree < 0:
+        raise ValueError(f"degree: must be a non-negative integer, got {degree!r}")
+    lo_m, hi_m = mpmath.mpf(lo), mpmath.mpf(hi)
+    if not (mpmath.isfinite(lo_m) and mpmath.isfinite(hi_m)) or not lo_m < hi_m:
+        raise ValueError(f"interval: need finite lo < hi, got [{lo}, {hi}]")
+    return _exp_poly_cached(basis, degree, lo_m, hi_m, int(prec))
+
+
+def grid_radius(R: float) -> float:
+    """R rounded up to the grid 2^(k/16), so certificates can be cached and reused."""
+    if R <= 2.0 ** -30:
+        return 2.0 ** -30
+    k = math.ceil(16 * math.log2(R) - 1e-12)
+    out = 2.0 ** (k / 16)
+    while out < R:
+        k += 1
+        out = 2.0 ** (k / 16)
+    return out
+
+
+def rel_error_estimate(basis: str, degree: int, R: float) -> float:
+    """A quick (uncertified) estimate of the relative error on [-R, R], used to start searches."""
+    g = degree + 1
+    lg = math.lgamma(g + 1)
+    if basis == "chebyshev":
+        return math.exp(math.log(2) + g * math.log(max(R, 1e-300) / 2) - lg + 2 * R)
+    return math.exp(g * math.log(max(R, 1e-300)) - lg + 2 * R)

@@ -1,0 +1,179 @@
+"""``attngrad stress``: fast gradient approximations against easy and hard instances."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from . import families as fam
+from . import harness
+
+
+def _budget(text):
+    name, sep, values = text.rpartition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"--budget: expected METHOD=B1,B2,..., got {text!r}")
+    try:
+        bs = [int(v) for v in values.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--budget: budgets must be integers, got {values!r}")
+    if not bs or any(b < 1 for b in bs):
+        raise argparse.ArgumentTypeError(f"--budget: budgets must be positive integers, got {values!r}")
+    return name, tuple(bs)
+
+
+def _ratios(text):
+    fam_name, sep, values = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--ratios: expected FAMILY=R1,R2,..., got {text!r}")
+    try:
+        rs = tuple(float(v) for v in values.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--ratios: values must be numbers, got {values!r}")
+    return fam_name, rs
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "stress", help="fast gradient approximations against easy and hard instances",
+        description=(
+            "Run fast approximations of dL/dX (polynomial method, random features, truncated "
+            "SVD, top-k, or module:function) on instance families indexed by the entry size B, "
+            "and write stress.json and stress.png to --out. Error = ||g~ - g||_inf / ||g||_inf "
+            "against attngrad.gradient."))
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+    p.add_argument("--quick", action="store_true",
+                   help="small sizes (n = 256, 512), under 2 minutes on a CPU")
+    p.add_argument("--n", type=int, nargs="+", metavar="N", help="sizes n (overrides the preset)")
+    p.add_argument("--d", type=int, help="head dimension d (default 16; the planted family uses "
+                                         "max(d, 2 log2 n + 4))")
+    p.add_argument("--methods", nargs="+", metavar="M",
+                   help=f"built-in ({', '.join(harness.BUILTIN)}) or module:function "
+                        "with attngrad.gradient's signature")
+    p.add_argument("--budget", type=_budget, action="append", default=[], metavar="METHOD=B1,B2",
+                   help="budgets for a method (degree / features / rank / k / budget=)")
+    p.add_argument("--families", nargs="+", metavar="F", choices=fam.FAMILIES,
+                   help=f"instance families (default all: {', '.join(fam.FAMILIES)})")
+    p.add_argument("--ratios", type=_ratios, action="append", default=[], metavar="FAMILY=R1,R2",
+                   help="grid of B / sqrt(ln n) for easy, sweep or planted")
+    p.add_argument("--target", type=float, default=1e-3, help="relative error target (1e-3)")
+    p.add_argument("--hard-ratio", type=float, default=2.0,
+                   help="planted instances with B >= this x sqrt(ln n) count as hard (2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
+                   help="gpu: CuPy arrays through the same code")
+    p.add_argument("--no-figure", action="store_true", help="write the JSON only")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(fn=_stress)
+    return p
+
+
+class _ProgressBar:
+    """rich progress bar; ``bar(total)`` starts it and returns the step callable."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, total):
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn)
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), transient=True)
+        task = self.bar.add_task("stress", total=total)
+        self.bar.start()
+        return lambda desc: self.bar.update(task, advance=1, description=desc[:70])
+
+    def stop(self):
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def config_from_args(args):
+    preset = dict(harness.FULL if not args.quick else harness.QUICK)
+    if args.n:
+        preset["sizes"] = tuple(args.n)
+    if args.d is not None:
+        preset["d"] = args.d
+    budgets = dict(preset.get("budgets", {}))
+    methods = tuple(args.methods) if args.methods else tuple(harness.BUILTIN)
+    budgets = {k: v for k, v in budgets.items() if k in methods}
+    for name, bs in args.budget:
+        budgets[name] = bs
+    ratios = dict(preset.get("ratios", {}))
+    for name, rs in args.ratios:
+        ratios[name] = rs
+    return harness.StressConfig(
+        sizes=preset["sizes"], d=preset["d"], methods=methods, budgets=budgets,
+        families=tuple(args.families) if args.families else fam.FAMILIES, ratios=ratios,
+        target=args.target, hard_ratio=args.hard_ratio, seed=args.seed,
+        device=args.device).check()
+
+
+def write(result, out, figure=True):
+    """Write stress.json (and stress.png) into ``out``; returns the paths."""
+    os.makedirs(out, exist_ok=True)
+    path_json = os.path.join(out, "stress.json")
+    with open(path_json, "w", encoding="utf-8") as fh:
+        json.dump(result, fh, indent=1, allow_nan=False)
+        fh.write("\n")
+    paths = [path_json]
+    if figure:
+        from .plot import figure as draw
+
+        paths.append(draw(result, os.path.join(out, "stress.png")))
+    return paths
+
+
+def _report(result, paths):
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=120)
+    claim = result["claim"]
+    t = Table(title="polynomial method: hard vs easy at the same n and degree")
+    for col in ("n", "degree", "easy max rel err", "hard min rel err", "factor", "pass"):
+        t.add_column(col)
+    for c in claim["cases"]:
+        t.add_row(str(c["n"]), str(c["degree"]), f"{c['easy_max_rel_error']:.2e}",
+                  "non-finite" if c["hard_min_rel_error"] is None else f"{c['hard_min_rel_error']:.2e}",
+                  "inf" if c["factor"] is None else f"{c['factor']:.1e}",
+                  "[green]yes[/]" if c["pass"] else "[bold red]no[/]")
+    if claim["cases"]:
+        con.print(t)
+    n_max = max(c["n"] for c in result["crossings"]) if result["crossings"] else None
+    t2 = Table(title=f"where the relative error crosses {result['config']['target']:g} "
+                     f"(random sign entries, n = {n_max}); x = B / sqrt(ln n)")
+    for col in ("method", "budget", "where"):
+        t2.add_column(col)
+    for c in result["crossings"]:
+        if c["family"] == "random" and c["n"] == n_max:
+            t2.add_row(c["method"], str(c["budget"]), c["summary"])
+    if result["crossings"]:
+        con.print(t2)
+    for what, why in result["unavailable"].items():
+        con.print(f"[yellow]not run[/]: {what}: {why}")
+    for f in result["failures"]:
+        con.print(f"[red]failed[/]: {f}")
+    verdict = {True: "[green]PASS[/]", False: "[bold red]FAIL[/]", None: "[yellow]not checked[/]"}
+    con.print(f"claim ({claim['statement']}): {verdict[claim['pass']]}")
+    con.print(f"{len(result['records'])} records in {result['elapsed_seconds']:.1f} s; wrote "
+              + ", ".join(paths))
+
+
+def _stress(args) -> int:
+    try:
+        config = config_from_args(args)
+        bar = _ProgressBar() if not args.no_progress and sys.stderr.isatty() else None
+        try:
+            result = harness.run(config, progress=bar)
+        finally:
+            if bar is not None:
+                bar.stop()
+    except (ValueError, TypeError) as exc:
+        print(f"attngrad stress: {exc}", file=sys.stderr)
+        return 2
+    paths = write(result, args.out, figure=not args.no_figure)
+    _report(result, paths)
+    return 1 if result["claim"]["pass"] is False else 0

@@ -1,0 +1,207 @@
+"""The fast gradient of Section D: error <= certified bound <= eps, or ApproximationError."""
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+import attngrad
+from attngrad.fast import (attention_fast, features, gradient_fast, gradient_fixed_degree,
+                           monomial_plan, rank_for)
+from attngrad.poly import exp_poly
+from attngrad.backend import NumpyNamespace
+
+KINDS = ("uniform", "peaked", "rankone", "flat", "onehot-E", "aligned")
+
+
+def make(n, d, seed, scale, kind):
+    """Instances, including ones built to be worst cases for the bound's ingredients."""
+    rng = np.random.default_rng(seed)
+    A1, A2, A3, E = (rng.uniform(-1, 1, (n, d)) * scale for _ in range(4))
+    X, Y = (rng.uniform(-1, 1, (d, d)) for _ in range(2))
+    if kind == "peaked":      # one key aligned with every query: scores hit +-R
+        A2[0] = scale
+        A1[:] = np.abs(A1) + scale / 2
+        X = np.eye(d)
+    elif kind == "rankone":   # all rows of f equal
+        A1[:] = A1[:1]
+    elif kind == "flat":      # X = 0: f = 1/n exactly, scores 0
+        X[:] = 0
+    elif kind == "onehot-E":  # large residual c concentrated in one column
+        E[:] = 0
+        E[:, 0] = 3 * scale
+    elif kind == "aligned":   # queries and keys parallel: Cauchy-Schwarz is tight
+        v = rng.uniform(-1, 1, d)
+        A1[:] = np.outer(rng.uniform(-1, 1, n), v) * scale
+        A2[:] = np.outer(rng.uniform(-1, 1, n), v) * scale
+        X = np.eye(d)
+    return A1, A2, A3, E, X, Y
+
+
+def exact_mp(args, dps=30):
+    with mpmath.workdps(dps):
+        G = attngrad.gradient(*[attngrad.to_mpmath(a) for a in args])
+        return attngrad.to_float64(G), G
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(2, 10), d=st.integers(1, 3), seed=st.integers(0, 10 ** 6),
+       scale=st.sampled_from([0.05, 0.3, 1.0, 2.0, 4.0]), kind=st.sampled_from(KINDS),
+       eps=st.sampled_from([1e-2, 1e-5, 1e-8, 1e-11]), basis=st.sampled_from(["chebyshev", "taylor"]))
+@example(n=2, d=1, seed=0, scale=4.0, kind="peaked", eps=1e-11, basis="taylor")
+@example(n=10, d=3, seed=1, scale=2.0, kind="aligned", eps=1e-5, basis="chebyshev")
+def test_error_below_bound_below_eps(n, d, seed, scale, kind, eps, basis):
+    args = make(n, d, seed, scale, kind)
+    try:
+        res = gradient_fast(*args, eps=eps, basis=basis, return_bound=True, max_rank=2000)
+    except attngrad.ApproximationError as exc:
+        assert "eps" in str(exc)
+        return
+    ref, _ = exact_mp(args)
+    err = float(np.max(np.abs(res.value - ref)))
+    assert err <= res.bound <= eps
+    assert res.rank == rank_for(d, res.degree)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(2, 10), d=st.integers(1, 3), seed=st.integers(0, 10 ** 6),
+       scale=st.sampled_from([0.3, 1.0, 2.0]), kind=st.sampled_from(KINDS),
+       degree=st.integers(0, 4), basis=st.sampled_from(["chebyshev", "taylor"]))
+@example(n=3, d=2, seed=5, scale=2.0, kind="peaked", degree=1, basis="chebyshev")
+def test_low_degree_bound_holds(n, d, seed, scale, kind, degree, basis):
+    """Low degrees make the polynomial error large, so the bound is tested where it is tight."""
+    args = make(n, d, seed, scale, kind)
+    res = gradient_fixed_degree(*args, degree=degree, basis=basis, return_info=True)
+    ref, _ = exact_mp(args)
+    err = float(np.max(np.abs(res.value - ref)))
+    assert err <= res.bound
+    assert res.value.shape == (d, d)
+
+
+def test_bound_is_not_vacuous():
+    """At a moderate degree the bound is within a few orders of magnitude of the error."""
+    args = make(8, 2, 3, 1.0, "uniform")
+    res = gradient_fixed_degree(*args, degree=3, return_info=True)
+    ref, _ = exact_mp(args)
+    err = float(np.max(np.abs(res.value - ref)))
+    assert 0 < err <= res.bound <= 1e4 * err
+
+
+def test_mpmath_path():
+    args = make(6, 2, 11, 1.0, "uniform")
+    with mpmath.workdps(40):
+        mp_args = [attngrad.to_mpmath(a) for a in args]
+        res = attngrad.gradient(*mp_args, method="fast", eps=1e-25, return_bound=True)
+        assert res.value.dtype == object
+        assert all(isinstance(v, mpmath.mpf) for v in res.value.ravel())
+        G = attngrad.gradient(*mp_args)
+        err = max(abs(a - b) for a, b in zip(res.value.ravel(), G.ravel()))
+    assert err <= res.bound <= 1e-25
+
+
+def test_float64_medium_and_api():
+    args = make(300, 4, 2, 0.5, "uniform")
+    res = attngrad.gradient(*args, method="fast", eps=1e-6, return_bound=True)
+    G = attngrad.gradient(*args)
+    assert float(np.max(np.abs(res.value - G))) <= res.bound <= 1e-6
+    plain = attngrad.gradient(*args, method="fast", eps=1e-6)
+    assert isinstance(plain, np.ndarray) and plain.shape == (4, 4)
+    k1, k2, k3, k4 = res.ranks
+    assert (k2, k3, k4) == (4, 4 * k1, k1)
+
+
+def test_blocks_do_not_change_result():
+    args = make(200, 3, 4, 0.5, "uniform")
+    a = gradient_fixed_degree(*args, degree=4, block=7, return_info=True)
+    b = gradient_fixed_degree(*args, degree=4, block=200, return_info=True)
+    assert np.max(np.abs(a.value - b.value)) <= a.bound + b.bound
+
+
+@pytest.mark.parametrize("eps", [0, -1.0, float("nan"), float("inf"), None, "x", True])
+def test_bad_eps(eps):
+    args = make(4, 2, 0, 1.0, "uniform")
+    with pytest.raises(ValueError, match="eps"):
+        attngrad.gradient(*args, method="fast", eps=eps)
+    with pytest.raises(ValueError, match="eps"):
+        attngrad.attention(args[0], args[1], args[2], method="fast", eps=eps)
+
+
+def test_bad_options():
+    args = make(4, 2, 0, 1.0, "uniform")
+    with pytest.raises(ValueError, match="basis"):
+        gradient_fast(*args, eps=1e-3, basis="pade")
+    with pytest.raises(ValueError, match="max_rank"):
+        gradient_fast(*args, eps=1e-3, max_rank=0)
+    with pytest.raises(ValueError, match="degree"):
+        gradient_fixed_degree(*args, degree=-1)
+    with pytest.raises(ValueError, match="interval"):
+        gradient_fixed_degree(*args, degree=2, interval=(1.0, -1.0))
+    with pytest.raises(ValueError, match="wrt"):
+        attngrad.gradient(*args, method="fast", eps=1e-3, wrt="Y")
+
+
+@pytest.mark.parametrize("scale,max_rank,eps,reason", [(1.5, 30, 1e-3, "max_rank"),
+                                                       (8.0, 10 ** 4, 1e-8, "e\\^\\(2R\\)")])
+def test_large_entries_raise_with_reason(scale, max_rank, eps, reason):
+    args = make(64, 4, 1, scale, "peaked")
+    with pytest.raises(attngrad.ApproximationError, match=reason) as info:
+        attngrad.gradient(*args, method="fast", eps=eps, max_rank=max_rank)
+    assert isinstance(info.value, ValueError)
+    assert "needed" in str(info.value) and "scores lie in" in str(info.value)
+
+
+def test_float32_certifies_or_raises():
+    args = [a.astype(np.float32) for a in make(50, 2, 9, 0.5, "uniform")]
+    for eps in (1e-1, 1e-9):
+        try:
+            res = attngrad.gradient(*args, method="fast", eps=eps, return_bound=True)
+        except attngrad.ApproximationError:
+            assert eps == 1e-9
+            continue
+        ref, _ = exact_mp([a.astype(np.float64) for a in args])
+        assert float(np.max(np.abs(res.value.astype(np.float64) - ref))) <= res.bound <= eps
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(2, 12), d=st.integers(1, 3), dv=st.integers(1, 3), seed=st.integers(0, 999),
+       scale=st.sampled_from([0.2, 1.0, 2.5]), eps=st.sampled_from([1e-3, 1e-9]))
+def test_attention_fast(n, d, dv, seed, scale, eps):
+    rng = np.random.default_rng(seed)
+    Q, K = rng.uniform(-scale, scale, (2, n, d))
+    V = rng.uniform(-1, 1, (n, dv))
+    try:
+        res = attention_fast(Q, K, V, eps=eps, return_bound=True, max_rank=2000)
+    except attngrad.ApproximationError:
+        return
+    with mpmath.workdps(30):
+        T = attngrad.to_float64(attngrad.attention(*[attngrad.to_mpmath(a) for a in (Q, K, V)]))
+    assert float(np.max(np.abs(res.value - T))) <= res.bound <= eps
+
+
+@pytest.mark.parametrize("d,g", [(1, 5), (2, 4), (3, 3), (4, 2)])
+def test_features_are_the_monomials(d, g):
+    exps, levels, multinom = plan = monomial_plan(d, g)
+    assert len(exps) == len(set(exps)) == rank_for(d, g) == math.comb(g + d, d)
+    Z = np.random.default_rng(d).uniform(-1, 1, (5, d))
+    got = features(NumpyNamespace(np.dtype(np.float64)), Z, plan)
+    want = np.array([[np.prod(z ** np.array(e)) for z in Z] for e in exps])
+    assert np.allclose(got, want, rtol=1e-14, atol=0)
+    # sum_alpha multinom(alpha) q^alpha k^alpha = <q, k>^m, degree by degree
+    q, k = Z[0], Z[1]
+    for m in range(g + 1):
+        s = sum(c * np.prod(q ** np.array(e)) * np.prod(k ** np.array(e))
+                for e, c in zip(exps, multinom) if sum(e) == m)
+        assert math.isclose(s, float(q @ k) ** m, rel_tol=1e-12, abs_tol=1e-15)
+
+
+@settings(max_examples=15, deadline=None)
+@given(deg=st.integers(0, 8), lo=st.floats(-3, 0.9), width=st.floats(0.1, 3),
+       basis=st.sampled_from(["chebyshev", "taylor"]))
+def test_poly_certificate_covers_samples(deg, lo, width, basis):
+    p = exp_poly(basis, deg, lo, lo + width)
+    with mpmath.workdps(30):
+        worst = max(abs(mpmath.polyval(list(reversed(p.coeffs)), t) * mpmath.exp(-t) - 1)
+                    for t in mpmath.linspace(lo, lo + width, 301))
+    assert float(worst) <= p.rel_error
