@@ -155,7 +155,8 @@ def _coef_vector(ns, poly: ExpPoly, plan):
     import mpmath
 
     exps, _, multinom = plan
-    vals = [poly.coeffs[sum(e)] * multinom[i] for i, e in enumerate(exps)]
+    with mpmath.workprec(_prec_of(ns)):  # one rounding, at the precision the bound assumes
+        vals = [poly.coeffs[sum(e)] * multinom[i] for i, e in enumerate(exps)]
     if ns.name == "mpmath":
         return ns.asarray(np.array([+mpmath.mpf(v) for v in vals], dtype=object))
     return ns.asarray(np.array([float(v) for v in vals], dtype=np.float64))
@@ -169,12 +170,64 @@ def _block_rows(n, k):
 # the algorithm (written once against ns)
 
 
+_U_FLOOR = 2.0 ** -200   # the bound is evaluated in float64: u, eta are floored here (sound)
+_MAG_MIN = 2.0 ** -80    # smallest non-zero magnitude the float64 evaluation of the bound accepts
+
+
 def _u_of(ns):
     if ns.name == "mpmath":
         import mpmath
 
-        return 2.0 ** (-mpmath.mp.prec)
+        return max(2.0 ** (-mpmath.mp.prec), _U_FLOOR)
     return float(np.finfo(ns.dtype).eps) / 2
+
+
+def _omega_of(ns):
+    """(omega * 2^e, e): omega = u * (smallest normal) is the largest absolute error of one
+    underflowing product or quotient (sums and differences are exact under gradual
+    underflow); scaled to 2^-75, since 2^-1075 (float64) is not a float64. mpmath has no
+    underflow: (0, 0)."""
+    if ns.name == "mpmath":
+        return 0.0, 0
+    fi = np.finfo(ns.dtype)
+    log2_omega = int(fi.minexp) - int(fi.nmant) - 1   # u = 2^-(nmant+1), tiny = 2^minexp
+    return 2.0 ** -75, -75 - log2_omega
+
+
+def _scaled_up(x, e):
+    """x * 2^-e rounded up (x >= 0): a float64 >= the real number."""
+    if not x > 0:
+        return 0.0 if x == 0 else math.inf
+    if not math.isfinite(x):
+        return math.inf
+    return math.nextafter(math.ldexp(x, -e), math.inf)
+
+
+def _check_range(what, named):
+    """The float64 evaluation of the bound multiplies up to two scalars (>= 2^-200) and seven
+    magnitudes; it cannot underflow if every non-zero magnitude is >= 2^-80. Smaller ones are
+    refused (ApproximationError) rather than certified wrongly."""
+    for name, a in named.items():
+        a = np.abs(np.asarray(a, dtype=np.float64))
+        nz = a[a != 0]
+        if nz.size and float(np.min(nz)) < _MAG_MIN:
+            raise ApproximationError(
+                f"{what}: cannot certify: {name} has a non-zero magnitude {float(np.min(nz)):.3g} "
+                f"< 2^-80, where floating-point underflow (subnormals) escapes the rounding bound "
+                f"evaluated in float64; needed: rescale the inputs")
+
+
+def _to64_checked(ns, a, name, what):
+    """float64 copy for the bound; a non-zero mpmath entry outside float64's normal range is refused."""
+    out = _to64(ns, a)
+    if ns.name == "mpmath":
+        flat = np.asarray(a, dtype=object).reshape(-1)
+        lost = (out.reshape(-1) == 0) & np.array([x != 0 for x in flat.tolist()], dtype=bool)
+        if np.any(lost):
+            raise ApproximationError(
+                f"{what}: cannot certify: {name} has non-zero entries below float64's range, "
+                f"where the bound (evaluated in float64) would lose them; needed: rescale the inputs")
+    return out
 
 
 def _prec_of(ns):
@@ -201,7 +254,6 @@ def _fast_pass(ns, Qc, K, W_v, poly, plan, coef, row_fn, block=None):
     alpha~ (first column) and (exp~ W_v) (rest); row_fn(start, stop, U0 block, alpha~, rest)
     does the rest. Returns (Z, nblocks_V, block).
     """
-    xp = ns.xp
     n = K.shape[0]
     k = len(plan[0])
     b = block or _block_rows(n, k)
@@ -285,50 +337,80 @@ class _Instance:
     H: np.ndarray      # max_j |h^c_jm|
     beta: np.ndarray   # max_j |h^c_jm - h_jm|
     Eabs: np.ndarray   # n x d
+    omega: float = 0.0  # omega * 2^omega_exp (see _omega_of)
+    omega_exp: int = 0
+    qm: float = 0.0     # max |q^c_ia|
+    km: float = 0.0     # max |k_jb|
 
 
-def _instance(ns, A1, A2, A3, E, X, Y, s_val, Qc=None, hc=None):
+def _instance(ns, A1, A2, A3, E, X, Y, s_val, Qc=None, hc=None,
+              what="gradient(method='fast')"):
     u = _u_of(ns)
+    om, oe = _omega_of(ns)
     n, d = A1.shape
-    a1 = np.abs(_to64(ns, A1))
-    a2 = np.abs(_to64(ns, A2))
-    a3 = np.abs(_to64(ns, A3))
-    xabs = np.abs(_to64(ns, X))
-    yabs = np.abs(_to64(ns, Y))
-    s = abs(float(s_val))
     if Qc is None:
         Qc = (A1 @ X) * s_val
     if hc is None:
         hc = A3 @ Y
-    q64 = np.abs(_to64(ns, Qc))
+    a1, a2, a3, xabs, yabs, q64, h64, e64 = (
+        np.abs(_to64_checked(ns, a, nm, what)) for nm, a in
+        (("A1", A1), ("A2", A2), ("A3", A3), ("X", X), ("Y", Y), ("A1 X", Qc), ("h", hc), ("E", E)))
+    s = abs(float(s_val))
+    _check_range(what, {"A1": a1, "A2": a2, "A3": a3, "X": xabs, "Y": yabs, "A1 X": q64,
+                        "h": h64, "E": e64, "scale": s})
     infl = 1 + 8 * (d + 4) * 2.0 ** -53 + 8 * u
     qn = float(np.sqrt(np.max(np.sum(q64 * q64, axis=1)))) * infl
     kn = float(np.sqrt(np.max(np.sum(a2 * a2, axis=1)))) * infl
     R = qn * kn * infl
-    # q^c - q: (A1 X) rounds in a length-d dot product, then * s_c (s_c itself rounded)
+    # q^c - q: (A1 X) rounds in a length-d dot product, then * s_c (s_c itself rounded);
+    # underflow adds at most (d + 1) omega per entry
     dq = _gamma(d + 2, u) * s * np.sqrt(np.max(np.sum((a1 @ xabs) ** 2, axis=1))) * infl * (1 + 4e-16)
+    dq += _scaled_up(1.1 * (d + 1) * om * math.sqrt(d), oe)
     sigma = dq * kn * infl
-    H = np.max(np.abs(_to64(ns, hc)), axis=0) * (1 + 4e-16)
-    beta = _gamma(d, u) * np.max(a3 @ yabs, axis=0) * infl
-    return _Instance(n, d, u, s, R, sigma, a1, np.max(a2, axis=0), H, beta,
-                     np.abs(_to64(ns, E)))
+    H = np.max(h64, axis=0) * (1 + 4e-16)
+    beta = _gamma(d, u) * np.max(a3 @ yabs, axis=0) * infl + _scaled_up(1.1 * d * om, oe)
+    return _Instance(n, d, u, s, R, sigma, a1, np.max(a2, axis=0), H, beta, e64, om, oe,
+                     float(np.max(q64)) if q64.size else 0.0, float(np.max(a2)) if a2.size else 0.0)
 
 
-def _eta(inst: _Instance, poly_rel, poly_abs, degree, k, nblocks, block):
-    """Certified max |f~_ij / f_ij - 1| (see the module docstring, step 1) and helpers."""
+def _feature_consts(inst, poly_abs_coeffs, degree, k):
+    """(Cc, SPhi, Mk, P_uf): Cc >= sum_alpha |coef_alpha| = sum_m |a_m| d^m, SPhi >= sum_alpha
+    |Phi_i alpha| (computed features), Mk >= |Psi_j alpha|, and P_uf >= the absolute error of
+    one P~_ij from underflow in the features (each chain of <= g products loses <= omega
+    times the remaining factors, <= max(1, |z|)^g)."""
+    Cc = sum(abs(float(a)) * float(inst.d) ** m for m, a in enumerate(poly_abs_coeffs)) * (1 + 1e-12)
+    Mq = max(1.0, inst.qm) ** degree
+    Mk = max(1.0, inst.km) ** degree * 1.01
+    SPhi = 2 * Cc * Mq
+    P_uf = 1.1 * (2 * degree * Cc + k) * Mq * Mk * inst.omega  # times 2^-omega_exp
+    return Cc, SPhi, Mk, P_uf
+
+
+def _eta(inst: _Instance, poly_rel, poly_abs, degree, k, nblocks, block, coeffs=None):
+    """Certified max |f~_ij / f_ij - 1| (see the module docstring, step 1) and helpers.
+
+    coeffs (the polynomial's coefficients) adds the underflow of the features (P_uf) and of
+    the k products of alpha~; without them (a-priori estimates only) it is left out."""
     u, R, sig = inst.u, inst.R, inst.sigma
     gF = _gamma(2 * degree + 3, u)
     PabsF = poly_abs * (1 + gF)
+    if not R + sig < 700:
+        return math.inf, math.inf, block + nblocks
     eR = math.exp(R + sig)
-    delta_u = gF * poly_abs * eR + poly_rel * math.exp(sig) + math.expm1(sig)
+    uf = 0.0
+    if coeffs is not None and inst.omega:
+        uf = _scaled_up((_feature_consts(inst, coeffs, degree, k)[3] + k * inst.omega) * eR,
+                        inst.omega_exp)
+    delta_u = gF * poly_abs * eR + poly_rel * math.exp(sig) + math.expm1(sig) + uf
     Nn = block + nblocks
     delta_a = delta_u + _gamma(Nn + k, u) * PabsF * eR
     if delta_a >= 0.5:
         return math.inf, PabsF, Nn
-    return (delta_u + delta_a) / (1 - delta_a), PabsF, Nn
+    return max((delta_u + delta_a) / (1 - delta_a), _U_FLOOR), PabsF, Nn
 
 
-def _gradient_bound(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, absr, absFh):
+def _gradient_bound(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, absr, absFh,
+                    feat=None):
     """Upper bound on ||g~ - dL/dX||_inf (float), from per-row magnitudes.
 
     n_over_alpha: n / alpha~_i (n);  absc: |c~| (n x d);  absr: |r~| (n);  absFh: |f~ h| (n x d).
@@ -340,6 +422,10 @@ def _gradient_bound(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, absr
       Dc_im = eta H_m + beta_m + xi_im + u/(1-u) |c~_im| >= |c~_im - c_im|,
       xi_im = gamma_{Nn+k+2} H_m n P_abs / alpha~_i  (rounding of (f~ h)_im),
       rho_i = (1 + gamma_d) sum_m xi_im |c~_im| + gamma_d sum_m |(f~h)_im| |c~_im|.
+    Underflow (numpy dtypes; omega = u * smallest normal per product or quotient, sums exact):
+    feat = (Cc, SPhi, Mk) of :func:`_feature_consts` adds omega (n/alpha~_i (SPhi + k) + 1)
+    to xi_im, d omega to rho_i, and a crude absolute term for the final contractions
+    (each product of W1, W2, L, Zm, ZA, G; see uf_final below).
     """
     u, d, s = inst.u, inst.d, inst.s
     H, beta, Kb = inst.H, inst.beta, inst.Kb
@@ -347,11 +433,30 @@ def _gradient_bound(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, absr
         return math.inf, {}
     mag = n_over_alpha[:, None] * PabsF                               # >= sum_j sum_alpha |Phi Psi| / alpha~
     xi = _gamma(Nn + k + 2, u) * H[None, :] * mag
+    om = inst.omega if feat is not None else 0.0
+    uf_final = 0.0
+    if om:
+        Cc, SPhi, Mk = feat
+        oe = inst.omega_exp
+        xi = xi + np.array([_scaled_up(1.1 * om * (v * (SPhi + k) + 1), oe)
+                            for v in n_over_alpha])[:, None]
+        n, am = inst.n, float(np.max(n_over_alpha))
+        a1m = float(np.max(inst.A1abs)) if inst.A1abs.size else 0.0
+        km, Hm = inst.km, float(np.max(H)) if H.size else 0.0
+        cm = float(np.max(absc)) if absc.size else 0.0
+        rm = float(np.max(absr)) if absr.size else 0.0
+        dG1 = d * n * om * ((k + SPhi * (1 + a1m)) * 2 * n * Mk * Hm * km
+                            + SPhi * a1m * cm * am * (2 * Mk + 1)) + d * k * om
+        dG2 = n * om * ((k + SPhi * (1 + a1m)) * 2 * n * Mk * km
+                        + SPhi * a1m * rm * am * (2 * Mk + 1)) + k * om
+        uf_final = _scaled_up(1.1 * (s * (dG1 + dG2) + om), oe)
     Dc = eta * H[None, :] + beta[None, :] + xi + (u / (1 - u)) * absc
     Q = absc @ H
     Dq = Dc @ H + (absc + Dc) @ beta
     gd = _gamma(d, u)
     rho = (1 + gd) * np.sum(xi * absc, axis=1) + gd * np.sum(absFh * absc, axis=1)
+    if om:
+        rho = rho + _scaled_up(1.1 * d * om, inst.omega_exp)
     T = eta * (2 * Q + absr) + 2 * Dq + rho
     prop = inst.s * np.outer(inst.A1abs.T @ T, Kb)
     N1 = 2 * Nn + d * k + 3
@@ -362,9 +467,9 @@ def _gradient_bound(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, absr
     g2 = np.outer(inst.A1abs.T @ (absr * (1 + eta)), Kb) + e2
     fin = _gamma(3, u) * s * (g1 + g2)
     rnd = s * (e1 + e2) + fin
-    total = float(np.max(prop + rnd)) * _SLACK
+    total = float(np.max(prop + rnd)) * _SLACK + uf_final
     return total, {"propagation": float(np.max(prop)), "rounding": float(np.max(rnd)),
-                   "eta": eta}
+                   "underflow": uf_final, "eta": eta}
 
 
 def _apriori_rows(inst: _Instance, eta, PabsF, Nn, k):
@@ -387,7 +492,13 @@ def _apriori_rows(inst: _Instance, eta, PabsF, Nn, k):
 
 def _choose_degree(inst, eps, basis, max_rank, prec, nblocks_of, total_of, what):
     """Smallest degree whose a-priori certified bound is <= eps (or ApproximationError)."""
-    d, R = inst.d, grid_radius(inst.R)
+    d = inst.d
+    if not inst.R + inst.sigma < 700:  # e^R would overflow float64: nothing can be certified
+        raise ApproximationError(
+            f"{what}: eps={eps:g} cannot be certified: the scores lie in [-{inst.R:.3g}, "
+            f"{inst.R:.3g}] (R = max||q_i|| max||k_j||), and the bound grows like e^(2R); needed: "
+            f"smaller entries (B = o(sqrt(log n)) in Theorem D.6)")
+    R = grid_radius(inst.R)
     nb1, b1 = nblocks_of(1)
     probe = 1e-3
     C = total_of(probe, math.exp(R), b1 + nb1, 1) / probe  # the bound is about eta * C
@@ -520,14 +631,20 @@ def _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block):
     G, info = _grad_core(ns, A1, A2, A3, E, X, Y, s, poly, plan, coef, block)
     _finite(ns, "gradient(method='fast')", G)
     eta, PabsF, Nn = _eta(inst, poly.rel_error, poly.abs_sum, poly.degree, k,
-                          info["nblocks"], info["block"])
-    alpha = _to64(ns, info["alpha"])
+                          info["nblocks"], info["block"], poly.coeffs)
+    what = "gradient(method='fast')"
+    alpha = _to64_checked(ns, info["alpha"], "alpha~", what)
     if not np.all(alpha > 0):
         bound, parts = math.inf, {}
     else:
-        bound, parts = _gradient_bound(
-            inst, eta, PabsF, Nn, k, inst.n / alpha * (1 + 1e-15), np.abs(_to64(ns, info["c"])),
-            np.abs(_to64(ns, info["r"])), np.abs(_to64(ns, info["Fh"])))
+        absc, absr, absFh = (np.abs(_to64_checked(ns, info[key], name, what)) for key, name in
+                             (("c", "c~"), ("r", "r~"), ("Fh", "f~ h")))
+        n_over_alpha = inst.n / alpha * (1 + 1e-15)
+        _check_range(what, {"c~": absc, "r~": absr, "f~ h": absFh, "n / alpha~": n_over_alpha,
+                            "P_abs": PabsF})
+        feat = _feature_consts(inst, poly.coeffs, poly.degree, k)[:3]
+        bound, parts = _gradient_bound(inst, eta, PabsF, Nn, k, n_over_alpha, absc, absr, absFh,
+                                       feat)
     parts["d"] = d
     return FastResult(G, bound, poly.degree, k, poly.basis, (-float(poly.hi), float(poly.hi)),
                       poly.rel_error, eta, parts)
@@ -583,26 +700,32 @@ def attention_fast(Q, K, V, *, scale=None, eps=None, basis="chebyshev", max_rank
     n, d = dims["n"], dims["d"]
     s = F.scale_value(ns, scale, d)
     u = _u_of(ns)
+    om, oe = _omega_of(ns)
+    what = "attention(method='fast')"
     Qc = Q * s
-    q64, k64 = np.abs(_to64(ns, Qc)), np.abs(_to64(ns, K))
+    q64, k64 = np.abs(_to64_checked(ns, Qc, "Q * scale", what)), np.abs(_to64_checked(ns, K, "K", what))
     infl = 1 + 8 * (d + 4) * 2.0 ** -53 + 8 * u
     qn = float(np.sqrt(np.max(np.sum(q64 * q64, axis=1)))) * infl
     kn = float(np.sqrt(np.max(np.sum(k64 * k64, axis=1)))) * infl
     sraw = abs(float(s))
-    qraw = np.abs(_to64(ns, Q))
+    qraw = np.abs(_to64_checked(ns, Q, "Q", what))
     sigma = _gamma(2, u) * sraw * float(np.sqrt(np.max(np.sum(qraw * qraw, axis=1)))) * kn * infl
-    inst = _Instance(n, d, u, sraw, qn * kn * infl, sigma, None, None, None, None, None)
-    Vmax = np.max(np.abs(_to64(ns, Vv)), axis=0)
+    sigma += _scaled_up(2.2 * om * math.sqrt(d), oe) * kn * infl   # underflow of Q * s
+    vabs = np.abs(_to64_checked(ns, Vv, "V", what))
+    _check_range(what, {"Q": qraw, "K": k64, "Q * scale": q64, "V": vabs, "scale": sraw})
+    inst = _Instance(n, d, u, sraw, qn * kn * infl, sigma, None, None, None, None, None, om, oe,
+                     float(np.max(q64)) if q64.size else 0.0, float(np.max(k64)) if k64.size else 0.0)
+    Vmax = np.max(vabs, axis=0)
 
     def nblocks_of(k):
         b = block or _block_rows(n, k)
         return -(-n // b), b
 
-    def bound_of(eta, PabsF, Nn, k, n_over_alpha):
+    def bound_of(eta, PabsF, Nn, k, n_over_alpha, uf_row=0.0):
         if not math.isfinite(eta):
             return math.inf
         per_row = eta + _gamma(Nn + k + 2, u) * n_over_alpha * PabsF
-        return float(np.max(per_row) * np.max(Vmax)) * _SLACK
+        return float(np.max(per_row) * np.max(Vmax)) * _SLACK + uf_row
 
     def total_of(eta, PabsF, Nn, k):
         return bound_of(eta, PabsF, Nn, k, np.array([math.exp(inst.R + sigma) * 2.0]))
@@ -622,10 +745,18 @@ def attention_fast(Q, K, V, *, scale=None, eps=None, basis="chebyshev", max_rank
     _, nb, b = _fast_pass(ns, Qc, K, Vv, poly, plan, coef, row_fn, block)
     T = ns.xp.concatenate(out, axis=0)
     _finite(ns, "attention(method='fast')", T)
-    eta, PabsF, Nn = _eta(inst, poly.rel_error, poly.abs_sum, poly.degree, k, nb, b)
-    alpha = _to64(ns, ns.xp.concatenate(alphas))
-    bound = (bound_of(eta, PabsF, Nn, k, n / alpha * (1 + 1e-15)) if np.all(alpha > 0)
-             else math.inf)
+    eta, PabsF, Nn = _eta(inst, poly.rel_error, poly.abs_sum, poly.degree, k, nb, b, poly.coeffs)
+    alpha = _to64_checked(ns, ns.xp.concatenate(alphas), "alpha~", what)
+    if np.all(alpha > 0):
+        n_over_alpha = n / alpha * (1 + 1e-15)
+        _check_range(what, {"n / alpha~": n_over_alpha, "P_abs": PabsF})
+        # underflow (numpy dtypes): the products Psi V, Phi Z and the quotient by alpha~
+        SPhi = _feature_consts(inst, poly.coeffs, poly.degree, k)[1]
+        uf_row = (_scaled_up(1.1 * om * (float(np.max(n_over_alpha)) * (SPhi + k) + 1), oe)
+                  if om else 0.0)
+        bound = bound_of(eta, PabsF, Nn, k, n_over_alpha, uf_row)
+    else:
+        bound = math.inf
     if not bound <= eps:
         raise ApproximationError(
             f"attention(method='fast'): the a-posteriori bound {bound:.3g} exceeds eps={eps:g}")

@@ -135,7 +135,6 @@ def gradient_naive_X(ns, A1, A2, A3, E, X, Y, s):
     """
     from .kron import kron, vec, unvec
 
-    xp = ns.xp
     n, d = A1.shape
     x = vec(X)
     hy = h(ns, A3, Y)

@@ -156,7 +156,6 @@ def _certify(iv, coeffs, lo, hi, dps):
         lo_i, hi_i = iv.mpf(lo), iv.mpf(hi)
         m = (lo_i + hi_i) / 2
         rho = (hi_i - lo_i) / 2
-        radius = max(abs(mpmath.mpf(lo)), abs(mpmath.mpf(hi)))
         # P(m + rho x) in x: expand each t^k
         deg = len(coeffs) - 1
         px = [iv.mpf(0)] * (deg + 1)
@@ -171,7 +170,7 @@ def _certify(iv, coeffs, lo, hi, dps):
                 (N + 1) * math.log(max(rho_up, 1e-300)) - math.lgamma(N + 2) + rho_up
                 > -math.log(10) * (dps - 2)):
             N += 4
-        tn = [(-rho) ** k / iv.mpf(mpmath.factorial(k)) for k in range(N + 1)]
+        tn = [(-rho) ** k / iv.mpf(math.factorial(k)) for k in range(N + 1)]  # exact integers
         em = iv.exp(-m)
         G = [em * v for v in _iv_poly_mul(px, tn)]
         G[0] -= 1
@@ -180,19 +179,29 @@ def _certify(iv, coeffs, lo, hi, dps):
         supP = iv.mpf(0)
         for v in px:
             supP += abs(v)
-        tail = supP * em * rho ** (N + 1) * iv.exp(rho) / iv.mpf(mpmath.factorial(N + 1))
+        tail = supP * em * rho ** (N + 1) * iv.exp(rho) / iv.mpf(math.factorial(N + 1))
         rel = main + abs(tail)
-        R = iv.mpf(radius)
+        R = iv.mpf(max(abs(lo_i).b, abs(hi_i).b))
         absum = iv.mpf(0)
         for k, a in enumerate(coeffs):
             absum += abs(iv.mpf(a)) * R ** k
-        return float(mpmath.mpf(rel.b)) * (1 + 2.0 ** -50), float(mpmath.mpf(absum.b)) * (1 + 2.0 ** -50)
+        return _float_up(rel.b), _float_up(absum.b)
+
+
+def _float_up(x):
+    """The smallest float64 >= the mpf x (x >= 0), with a little slack: never rounds down,
+    also in the subnormal range."""
+    x = mpmath.mpf(x)
+    f = float(x) * (1 + 2.0 ** -50)
+    while mpmath.mpf(f) < x:
+        f = math.nextafter(f, math.inf)
+    return f
 
 
 @lru_cache(maxsize=512)
 def _exp_poly_cached(basis, degree, lo, hi, prec):
     work = max(prec, 53) + 64
-    lo_m, hi_m = mpmath.mpf(lo), mpmath.mpf(hi)
+    lo_m, hi_m = lo, hi
     if basis == "taylor":
         raw = _taylor_coeffs(degree, lo_m, hi_m, work)
     else:
@@ -212,10 +221,21 @@ def exp_poly(basis: str, degree: int, lo, hi, prec: int = 53) -> ExpPoly:
         raise ValueError(f"basis: must be one of {list(BASES)}, got {basis!r}")
     if not isinstance(degree, int) or isinstance(degree, bool) or degree < 0:
         raise ValueError(f"degree: must be a non-negative integer, got {degree!r}")
-    lo_m, hi_m = mpmath.mpf(lo), mpmath.mpf(hi)
+    lo_m, hi_m = _exact(lo), _exact(hi)
     if not (mpmath.isfinite(lo_m) and mpmath.isfinite(hi_m)) or not lo_m < hi_m:
         raise ValueError(f"interval: need finite lo < hi, got [{lo}, {hi}]")
     return _exp_poly_cached(basis, degree, lo_m, hi_m, int(prec))
+
+
+def _exact(v):
+    """v as an mpf without rounding to the global mpmath precision (floats, ints, mpfs)."""
+    if isinstance(v, mpmath.mpf):
+        return v
+    bits = 53 if isinstance(v, float) else 4096
+    if isinstance(v, int):
+        bits = max(53, abs(v).bit_length())
+    with mpmath.workprec(max(bits, mpmath.mp.prec)):
+        return mpmath.mpf(v)
 
 
 def grid_radius(R: float) -> float:

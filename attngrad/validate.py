@@ -5,6 +5,8 @@ never turns into a silent NaN or a wrong answer.
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from .backend import get_namespace
 
 
@@ -24,21 +26,33 @@ def arrays(shapes: dict, **named):
     """Validate named arrays against symbolic shapes.
 
     ``shapes`` maps each name to a pair of dimension symbols such as ("n", "d");
-    every use of a symbol must agree. Returns (ns, dims, arrays-in-order).
+    every use of a symbol must agree. Each symbol takes the size most of its uses
+    agree on, so the error names the argument that is out of line; without a
+    majority it names every argument involved. Returns (ns, dims, arrays-in-order).
     """
     ns = get_namespace(**named)
-    out, dims, where = [], {}, {}
-    for name, a in named.items():
-        a = _as_2d(ns, name, a)
-        for axis, (sym, size) in enumerate(zip(shapes[name], a.shape)):
-            if sym in dims and dims[sym] != size:
-                first = where[sym]
-                raise ValueError(
-                    f"{name}: shape {tuple(a.shape)} does not match: axis {axis} should be "
-                    f"{sym} = {dims[sym]} (set by {first}), got {size}")
-            dims.setdefault(sym, size)
-            where.setdefault(sym, name)
-        out.append(a)
+    out = [_as_2d(ns, name, a) for name, a in named.items()]
+    uses = {}  # symbol -> [(argument, size), ...], one vote per argument
+    for name, a in zip(named, out):
+        own = {}
+        for sym, size in zip(shapes[name], a.shape):
+            if own.setdefault(sym, size) != size:  # e.g. X must be square
+                spelled = ", ".join(shapes[name])
+                raise ValueError(f"{name}: expected shape ({spelled}), got {tuple(a.shape)}")
+        for sym, size in own.items():
+            uses.setdefault(sym, []).append((name, size))
+    dims = {}
+    for sym, pairs in uses.items():
+        ranked = Counter(size for _, size in pairs).most_common()
+        if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:  # no majority: name them all
+            said = ", ".join(f"{name} has {sym} = {size}" for name, size in pairs)
+            raise ValueError(f"shapes disagree on {sym}: {said}")
+        dims[sym] = ranked[0][0]
+    for name, a in zip(named, out):
+        want = tuple(dims[sym] for sym in shapes[name])
+        if tuple(a.shape) != want:
+            spelled = ", ".join(shapes[name])
+            raise ValueError(f"{name}: expected shape ({spelled}) = {want}, got {tuple(a.shape)}")
     return ns, dims, out
 
 

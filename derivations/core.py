@@ -231,6 +231,8 @@ def _assess(step: Step, computed, mutate: bool) -> StepResult:
         return StepResult(step.name, step.text, step.method, None if kind == "skip" else False,
                           None, out, seconds)
     cases = out if isinstance(out, list) else [("", out[0], out[1])]
+    if not cases:  # a step that compares nothing must not pass
+        return StepResult(step.name, step.text, step.method, False, None, "no cases", seconds)
     worst, detail, ok = None, "", True
     for label, lhs, rhs in cases:
         if mutate:
@@ -283,6 +285,10 @@ def compare(step: Step, lhs, rhs):
     if _shape(lhs) != _shape(rhs):
         return False, None, f"shapes differ: {_shape(lhs)} vs {_shape(rhs)}"
     L, R = _entries(lhs), _entries(rhs)
+    if len(L) != len(R):  # lists have no shape: zip() would silently drop the extra entries
+        return False, None, f"lhs has {len(L)} entries, rhs {len(R)}"
+    if not L:
+        return False, None, "nothing to compare (no entries)"
     m = step.method
     if m == "symbolic":
         for i, (a, b) in enumerate(zip(L, R)):

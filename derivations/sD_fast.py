@@ -119,13 +119,12 @@ def _d1_printed_hyp(ch):
 
 
 def _d1_corrected_hyp(ch):
-    A1, A2, X, d = ch["A1"], ch["A2"], ch["X"], ch["d"]
+    A1, A2, X = ch["A1"], ch["A2"], ch["X"]
     B = max(max(abs(v) for v in (A1 @ X).ravel()), max(abs(v) for v in A2.ravel()))
     S = (A1 @ X @ A2.T) * ch["s"]
     return [("max|S| <= B^2", max(abs(v) for v in S.ravel()), B * B),
             ("R <= B^2 (Cauchy-Schwarz radius)", mpmath.mpf(fast._instance(
-                MpmathNamespace(), A1, A2, ch["A3"], ch["E"], X, ch["Y"], ch["s"]).R) * (1 - 1e-12),
-             B * B * (1 + 1e-9))]
+                MpmathNamespace(), A1, A2, ch["A3"], ch["E"], X, ch["Y"], ch["s"]).R), B * B)]
 
 
 def _d1_scores_in_interval(ch):
@@ -188,8 +187,10 @@ LEMMA_D2 = Statement(
     printed=("Lemma D.2: d = O(log n), E and h(y) O(log n)-bit: ||U1 V1^T h(y) - E - c(x)||_inf <= "
              "eps/poly(n). Proof: = ||(U1 V1^T - f(x)) h(y)||_inf <= eps/poly(n)."),
     steps=[
-        Step("identity", "U1 V1^T h - E - c = (U1 V1^T - f) h, since c = f h - E", "mpmath",
-             _each(lambda ch: (ch["U1"] @ ch["V1"].T @ ch["h"] - ch["E"] - ch["c"],
+        Step("identity", "U1 V1^T h - E - c = (U1 V1^T - f) h, since c = f h - E "
+             "(c = attngrad.c with the 1/d of Section D)", "mpmath",
+             _each(lambda ch: (ch["U1"] @ ch["V1"].T @ ch["h"] - ch["E"]
+                               - attngrad.c(ch["A1"], ch["A2"], ch["A3"], ch["E"], ch["X"], ch["Y"]),
                                (ch["ft"] - ch["f"]) @ ch["h"]))),
         Step("explicit bound", "|(f~ - f) h|_im <= eta sum_j f_ij |h_jm| <= eta max_j |h_jm| "
              "(replaces eps/poly(n); no factor n)", "mpmath",
@@ -203,6 +204,15 @@ LEMMA_D2 = Statement(
 
 # ---------------------------------------------------------------------------
 # Lemma D.3
+
+def _d3_printed_rank(ch):
+    """Columns of the printed low-rank factors of q~ = h (U1 V1^T h - E)^T, measured on the
+    factors themselves (their product is the step "printed factorisation")."""
+    h, U1, V1, E = ch["h"], ch["U1"], ch["V1"], ch["E"]
+    bound = max(ch["d"], ch["k1"]) + ch["d"]
+    return [("columns of [h h^T V1, -h]", np.hstack([h @ (h.T @ V1), -h]).shape[1], bound),
+            ("columns of [U1, E]", np.hstack([U1, E]).shape[1], bound)]
+
 
 LEMMA_D3 = Statement(
     id="Lemma D.3",
@@ -221,15 +231,18 @@ LEMMA_D3 = Statement(
                                ch["d"] * max(abs(v) for v in ch["h"].ravel())
                                * max(abs(v) for v in (ch["ct"] - ch["c"]).ravel()))),
              relation="<="),
-        Step("k2 = max{d, k} + d suffices", "the printed factors [h h^T V1, -h], [U1, E] have "
-             "k1 + d <= max{d, k1} + d columns", "exact",
-             _each(lambda ch: (ch["k1"] + ch["d"], max(ch["d"], ch["k1"]) + ch["d"])),
-             relation="<="),
+        Step("k2 = max{d, k} + d suffices", "the printed factors [h h^T V1, -h], [U1, E] "
+             "(built; their product is the printed factorisation) have k1 + d <= max{d, k1} + d "
+             "columns", "exact", _each(_d3_printed_rank), relation="<="),
     ],
     corrected=[
-        Step("q = c h^T", "Definition C.3: q~ = c~ h^T = U2 V2^T with U2 = c~, V2 = h", "mpmath",
-             _each(lambda ch: [("q", ch["c"] @ ch["h"].T, ch["q"]),
-                               ("q~", ch["U2"] @ ch["V2"].T, ch["qt"])])),
+        Step("q = c h^T", "Definition C.3: q = c h^T is attngrad.q (1/d of Section D), and "
+             "U2 V2^T (U2 = c~, V2 = h) = (U1 V1^T h - E) h^T expanded as U1 (V1^T h) h^T - E h^T",
+             "mpmath",
+             _each(lambda ch: [("q", ch["c"] @ ch["h"].T,
+                                attngrad.q(ch["A1"], ch["A2"], ch["A3"], ch["E"], ch["X"], ch["Y"])),
+                               ("q~", ch["U2"] @ ch["V2"].T,
+                                ch["U1"] @ ((ch["V1"].T @ ch["h"]) @ ch["h"].T) - ch["E"] @ ch["h"].T)])),
         Step("k2 = d", "U2 = c~ and V2 = h have d columns: d <= max{d, k1} + d, so the printed "
              "rank is sufficient but not needed", "exact",
              _each(lambda ch: [("U2", ch["U2"].shape[1], ch["d"]), ("V2", ch["V2"].shape[1], ch["d"])])),
@@ -305,9 +318,11 @@ def _d5_printed_v1v2(ch):
 LEMMA_D5 = Statement(
     id="Lemma D.5",
     summary="p2~ = diag(r~) f~, r~_j = (U1)_j (V1^T V2) (U2)_j^T, k4 = k1",
-    printed=("Lemma D.5: p2(x) has j0-th column f(x)_{j0} f(x)_{j0}^T q(x)_{j0}; r(x)_{j0} = <f_{j0}, q_{j0}>; "
-             "r~(x)_{j0} = (U1 V1)_{j0,*} (U2 V2)_{j0,*}^T = (U1)_{j0,*} V1 V2^T (U2)_{j0,*}^T with V1 V2^T "
-             "(k1 x k2) computed first, O(n k1 k2); p2~ = f~ diag(r~); U4 = U1, V4 = diag(r~) V1."),
+    printed=("Lemma D.5: p2(x) is an n x n where j0-th column p2(x)_{j0} = f(x)_{j0} f(x)_{j0}^T q(x)_{j0}; "
+             "proof: r(x) in R^n where r(x)_{j0} is f(x)_{j0} q(x)_{j0}; "
+             "r~(x)_{j0} := <f~(x)_{j0}, q~(x)_{j0}> = (U1 V1)_{j0,*} (U2 V2)_{j0,*}^T = "
+             "(U1)_{j0,*} V1 V2^T (U2)_{j0,*}^T with V1 V2^T (k1 x k2) computed first, O(n k1 k2); "
+             "p2~(x) = f~(x) diag(r~(x)); U4 = U1 and V4 = diag(r~(x)) V1."),
     steps=[
         Step("j0-th column", "p2 with columns f_{j0} f_{j0}^T q_{j0} gives p = p1 - p2 (Definition C.5)",
              "mpmath", _each(_d5_columns)),
@@ -331,8 +346,10 @@ LEMMA_D5 = Statement(
              "mpmath", _each(lambda ch: (ch["rt"], np.sum(ch["ft"] * ch["qt"], axis=1)))),
         Step("V1^T V2 is k1 x k2", "V1^T V2 is k1 x k2 (k2 = d), so r~ costs O(n k1 k2)", "exact",
              _each(lambda ch: (np.array((ch["V1"].T @ ch["V2"]).shape), np.array((ch["k1"], ch["d"]))))),
-        Step("U4 = diag(r~) U1, V4 = V1", "U4 V4^T = diag(r~) f~ = p2~", "mpmath",
-             _each(lambda ch: ((ch["rt"][:, None] * ch["U1"]) @ ch["V1"].T, ch["rt"][:, None] * ch["ft"]))),
+        Step("U4 = diag(r~) U1, V4 = V1", "U4 V4^T = diag(r~) f~ = p2~, r~_{j0} = <f~_{j0}, q~_{j0}> "
+             "taken from the dense f~ o q~", "mpmath",
+             _each(lambda ch: ((ch["rt"][:, None] * ch["U1"]) @ ch["V1"].T,
+                               np.sum(ch["ft"] * ch["qt"], axis=1)[:, None] * ch["ft"]))),
     ],
     errata=[
         Erratum(location="Lemma D.5, statement", printed="p2(x) has j0-th column f_{j0} f_{j0}^T q_{j0}",
@@ -385,8 +402,7 @@ def _explicit_grad_bound(ch):
 def _theorem_eps(ch):
     lib = ch["lib"]
     err = max(abs(a - b) for a, b in zip(lib.value.ravel(), ch["G"].ravel()))
-    return [("library value = g~", lib.value, ch["gt"]),
-            ("error <= certified bound", err, mpmath.mpf(lib.bound))]
+    return err, mpmath.mpf(lib.bound)
 
 
 THEOREM_D6 = Statement(
@@ -414,8 +430,10 @@ THEOREM_D6 = Statement(
         Step("explicit bound", "|g~ - g|_ab <= s max_j|A2_jb| sum_i |A1_ia| (eta (2 Q_i + |r~_i|) + 2 Dq_i) "
              "(replaces eps/poly(n); the n^2 of the printed step is not needed)", "mpmath",
              _each(_explicit_grad_bound), relation="<="),
-        Step("certified eps", "attngrad.fast computes the same g~ and its error is below the bound it "
-             "returns", "mpmath", _each(_theorem_eps), relation="<="),
+        Step("library value = g~", "attngrad.fast.gradient_fixed_degree computes the same g~ "
+             "(50 digits)", "mpmath", _each(lambda ch: (ch["lib"].value, ch["gt"]))),
+        Step("certified eps", "the error of attngrad.fast's g~ is below the bound it returns",
+             "mpmath", _each(_theorem_eps), relation="<="),
     ],
     corrected=[
         Step("dL/dx = (1/d) vec(A1^T p A2)", "with exp(A1 X A2^T / d) the chain rule gives the factor 1/d",

@@ -15,7 +15,7 @@ import sympy
 import attngrad
 from attngrad import hard as H
 from attngrad.hard.bounds import f_derivatives
-from attngrad.hard.decoder import PHI, budget_for_cnf, decide, gauss_error_bound, gauss_nodes
+from attngrad.hard.decoder import PHI, budget_for_cnf, gauss_error_bound, gauss_nodes
 
 from .core import Erratum, Statement, Step
 
@@ -215,7 +215,7 @@ LEMMA_E3 = Statement(
         Step("a <= d n^2 e^{2B lambda}", "a sums d squares of sums of at most n terms e^{lambda A_ij} <= e^{B lambda}",
              "symbolic", _eq9_corrected, relation="<="),
         Step("closed forms of f', f''", "y' = Cov_P(A_i, V_l), y'' = E_P[(A_i - mean)^2 (V_l - y)] "
-             "(attngrad.hard.bounds) agree with mpmath.diff of f", "mpmath", _closed_forms, tol=1e-30),
+             "(attngrad.hard.bounds) agree with mpmath.diff of f", "mpmath", _closed_forms),
         Step("sup y^2(1-y) = 4/27, sup y^2(1-y)(2-y) <= 1/4", "calculus on [0, 1]", "symbolic",
              _scalar_maxima, relation="<="),
         Step("|f'| <= (8/27) n d B", "|(y^2)'| = 2y|y'| <= 2 y^2 (1-y) B <= 8B/27, summed over n d entries",

@@ -205,3 +205,83 @@ def test_poly_certificate_covers_samples(deg, lo, width, basis):
         worst = max(abs(mpmath.polyval(list(reversed(p.coeffs)), t) * mpmath.exp(-t) - 1)
                     for t in mpmath.linspace(lo, lo + width, 301))
     assert float(worst) <= p.rel_error
+
+
+def _err_mp(value, args, dps=60):
+    with mpmath.workdps(dps):
+        G = attngrad.gradient(*[a if a.dtype == object else attngrad.to_mpmath(a) for a in args])
+        vals = [v if isinstance(v, mpmath.mpf) else mpmath.mpf(float(v)) for v in value.ravel()]
+        return max(abs(a - b) for a, b in zip(vals, G.ravel()))
+
+
+@pytest.mark.parametrize("tiny", [1e-160, 1e-170])
+def test_tiny_entries_raise_or_certify(tiny):
+    """Once a counterexample: with A1, A2 ~ 1e-160 the gradient is subnormal, the computation
+    underflows and the bound (evaluated in float64) came out 0 < error. Now: raise or certify."""
+    rng = np.random.default_rng(0)
+    A1, A2 = (rng.uniform(-1, 1, (4, 2)) * tiny for _ in range(2))
+    A3, E = (rng.uniform(-1, 1, (4, 2)) for _ in range(2))
+    X, Y = rng.uniform(-1, 1, (2, 2, 2))
+    args = (A1, A2, A3, E, X, Y)
+    try:
+        res = gradient_fast(*args, eps=1e-8, return_bound=True)
+    except attngrad.ApproximationError as exc:
+        assert "underflow" in str(exc)
+        return
+    with mpmath.workdps(60):
+        assert _err_mp(res.value, args) <= mpmath.mpf(res.bound) <= 1e-8
+
+
+def test_tiny_mpmath_entries_raise_or_certify():
+    """Once a counterexample: mpmath entries ~1e-200 vanished in the float64 bound (bound 0)."""
+    rng = np.random.default_rng(0)
+    raw = [rng.uniform(-1, 1, (4, 2)) for _ in range(4)] + [rng.uniform(-1, 1, (2, 2)) for _ in range(2)]
+    with mpmath.workdps(30):
+        args = [attngrad.to_mpmath(a) for a in raw]
+        args[0], args[1] = args[0] * mpmath.mpf("1e-200"), args[1] * mpmath.mpf("1e-200")
+        try:
+            res = gradient_fast(*args, eps=1e-20, return_bound=True)
+        except attngrad.ApproximationError:
+            return
+    with mpmath.workdps(60):
+        assert _err_mp(res.value, args) <= mpmath.mpf(res.bound)
+
+
+@pytest.mark.parametrize("dps", [2, 3])
+def test_float64_bound_ignores_global_mpmath_precision(dps):
+    """Once a counterexample: with mpmath.mp.dps = 2 the float64 path rounded the polynomial's
+    coefficients (a_m times the multinomials) at the global mpmath precision, so the error
+    (3.6e-8) exceeded the bound (8.5e-9). The coefficients now round at the namespace's own
+    precision and the interval ends are converted exactly."""
+    rng = np.random.default_rng(7)
+    args = tuple(rng.uniform(-1, 1, (6, 2)) for _ in range(4)) + tuple(rng.uniform(-1, 1, (2, 2, 2)))
+    with mpmath.workdps(dps):
+        res = gradient_fixed_degree(*args, degree=8, basis="taylor", return_info=True)
+    with mpmath.workdps(60):
+        assert _err_mp(res.value, args) <= mpmath.mpf(res.bound)
+
+
+def test_attention_tiny_v_raises_or_certifies():
+    rng = np.random.default_rng(1)
+    Q, K = rng.uniform(-1, 1, (2, 5, 2))
+    V = rng.uniform(-1, 1, (5, 2)) * 1e-300
+    try:
+        res = attention_fast(Q, K, V, eps=1e-6, return_bound=True)
+    except attngrad.ApproximationError as exc:
+        assert "underflow" in str(exc)
+        return
+    with mpmath.workdps(60):
+        T = attngrad.attention(*[attngrad.to_mpmath(a) for a in (Q, K, V)])
+        err = max(abs(mpmath.mpf(float(a)) - b) for a, b in zip(res.value.ravel(), T.ravel()))
+        assert err <= mpmath.mpf(res.bound)
+
+
+@pytest.mark.parametrize("factor", [50.0, 1e200])
+def test_huge_entries_raise_approximation_error(factor):
+    """Once an OverflowError (math.exp / grid_radius of an overflowing R): now ApproximationError."""
+    args = [a * factor for a in make(4, 2, 0, 1.0, "uniform")]
+    with np.errstate(all="ignore"):
+        with pytest.raises(attngrad.ApproximationError, match="eps"):
+            attngrad.gradient(*args, method="fast", eps=1e-3)
+        with pytest.raises(attngrad.ApproximationError, match="eps"):
+            attngrad.attention(args[0], args[1], args[2], method="fast", eps=1e-3)

@@ -306,10 +306,6 @@ def polynomial_gradient(A1, A2, A3, E, X, Y, *, degree, basis="chebyshev", scale
     Delegates to ``attngrad.fast.gradient_fixed_degree``; the rank of its factors is
     binom(degree + d, d).
     """
-    try:
-        from ..fast import gradient_fixed_degree
-    except ImportError as exc:  # the module that implements Section D
-        raise ImportError("polynomial_gradient needs attngrad.fast.gradient_fixed_degree, "
-                          f"which is not available ({exc})") from exc
+    from ..fast import gradient_fixed_degree
     degree = _count("degree", degree)
     return gradient_fixed_degree(A1, A2, A3, E, X, Y, degree=degree, basis=basis, scale=scale)

@@ -152,8 +152,6 @@ def _report(result, paths):
             t2.add_row(c["method"], str(c["budget"]), c["summary"])
     if result["crossings"]:
         con.print(t2)
-    for what, why in result["unavailable"].items():
-        con.print(f"[yellow]not run[/]: {what}: {why}")
     for f in result["failures"]:
         con.print(f"[red]failed[/]: {f}")
     verdict = {True: "[green]PASS[/]", False: "[bold red]FAIL[/]", None: "[yellow]not checked[/]"}

@@ -229,14 +229,12 @@ def _error(g_tilde, g_exact, d, name):
     return (abs_err / scale if scale > 0 else abs_err), abs_err, "ok"
 
 
-def _instances(config, n, reduction_note):
+def _instances(config, n):
     """The instances at size n; each family's generator is seeded by (seed, n, family), so a
     record does not depend on which other sizes or families are run."""
     out = []
     for family in config.families:
         rng = np.random.default_rng([config.seed, n, fam.FAMILIES.index(family)])
-        if family == "reduction" and reduction_note is not None:
-            continue
         out.extend(fam.make(family, n, config.d, rng, config.ratios.get(family)))
     return out
 
@@ -246,25 +244,9 @@ def run(config: StressConfig, progress=None):
     config.check()
     methods = [resolve_method(m, config.budgets.get(m)) for m in config.methods]
     device = _Device(config.device)
-    unavailable = {}
-    if "polynomial" in config.methods:
-        try:
-            importlib.import_module("attngrad.fast").gradient_fixed_degree
-        except (ImportError, AttributeError) as exc:
-            unavailable["polynomial"] = f"attngrad.fast.gradient_fixed_degree missing ({exc})"
-    reduction_note = None
-    if "reduction" in config.families:
-        try:
-            from . import reduction  # noqa: F401
-            reduction_note = reduction.unavailable_reason()
-        except ImportError as exc:
-            reduction_note = str(exc)
-        if reduction_note is not None:
-            unavailable["reduction"] = reduction_note
-    methods = [m for m in methods if m.name not in unavailable]
 
     t_start = time.perf_counter()
-    plan = [(n, _instances(config, n, reduction_note)) for n in config.sizes]
+    plan = [(n, _instances(config, n)) for n in config.sizes]
     total = sum(len(insts) * (1 + sum(len(m.budgets) for m in methods)) for _, insts in plan)
     step = progress(total) if progress is not None else None
     records, failures = [], []
@@ -323,7 +305,6 @@ def run(config: StressConfig, progress=None):
                    "seed": config.seed, "device": device.describe(),
                    "hard_ratio": config.hard_ratio, "claim_factor": config.claim_factor},
         "elapsed_seconds": elapsed,
-        "unavailable": unavailable,
         "failures": failures,
         "records": records,
     }

@@ -13,15 +13,6 @@ import math
 SHAPES = ("E.2", "gap")
 
 
-def unavailable_reason():
-    """None if attngrad.hard provides the instances, else why not."""
-    try:
-        from ..hard import ov_instance  # noqa: F401
-    except ImportError as exc:
-        return f"attngrad.hard.ov_instance is not available ({exc})"
-    return None
-
-
 def reduction_instances(n, rng):
     """Instances with n rows (n even; odd n gives n - 1), one per shape."""
     from ..hard import ov_instance
