@@ -116,11 +116,10 @@ class MpmathNamespace(Namespace):
         return mpmath.mpf(v)
 
     def asarray(self, a):
-        """Convert exactly (every binary float is an mpf) to an object array of mpf."""
+        """Convert exactly (every binary float and every int is an mpf) to an object array of mpf."""
         arr = np.asarray(a)
         out = np.empty(arr.shape, dtype=object)
-        out.reshape(-1)[:] = [x if isinstance(x, mpmath.mpf) else mpmath.mpf(x)
-                              for x in arr.reshape(-1).tolist()]
+        out.reshape(-1)[:] = [_exact_mpf(x) for x in arr.reshape(-1).tolist()]
         return out
 
     def to_numpy(self, a, dtype=np.float64):
@@ -150,6 +149,21 @@ class MpmathNamespace(Namespace):
         for i in range(n):
             out[i, i] = mpmath.mpf(1)
         return out
+
+
+def _exact_mpf(x):
+    """mpf(x) without rounding for floats and ints, whatever the working precision:
+    an mpf keeps the bits it was made with; rounding happens only in later arithmetic."""
+    if isinstance(x, mpmath.mpf):
+        return x
+    if isinstance(x, float):
+        bits = 53
+    elif isinstance(x, int):
+        bits = x.bit_length()
+    else:  # str, Fraction, ...: rounded at the working precision
+        bits = 0
+    with mpmath.workprec(max(bits, mpmath.mp.prec)):
+        return mpmath.mpf(x)
 
 
 class CupyNamespace(NumpyNamespace):

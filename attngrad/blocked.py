@@ -34,9 +34,8 @@ runs on numpy float32 / float64, mpmath object arrays and CuPy alike.
 """
 from __future__ import annotations
 
-import operator
-
 from . import formulas as F
+from . import validate
 
 #: Elements in one tile of scores that ``block=None`` allows, per number system.
 #: numpy: 2^22 (32 MiB in float64); CuPy: 2^26 (512 MiB in float64, so several
@@ -58,19 +57,6 @@ def auto_block(ns, n: int) -> int:
     return max(1, tile // n)
 
 
-def _positive_int(value, what):
-    if isinstance(value, bool):
-        raise TypeError(f"block: {what} must be a positive integer, got bool {value!r}")
-    try:
-        k = operator.index(value)
-    except TypeError:
-        raise TypeError(f"block: {what} must be a positive integer, got "
-                        f"{type(value).__name__} {value!r}") from None
-    if k < 1:
-        raise ValueError(f"block: {what} must be a positive integer, got {k}")
-    return k
-
-
 def check_block(block):
     """Validate ``block`` (None, a positive int, or a pair of them) without knowing n.
 
@@ -81,8 +67,9 @@ def check_block(block):
     if isinstance(block, (tuple, list)):
         if len(block) != 2:
             raise ValueError(f"block: a pair (rows, cols) is expected, got {len(block)} values")
-        return (_positive_int(block[0], "rows"), _positive_int(block[1], "cols"))
-    return _positive_int(block, "the row block")
+        return (validate.integer("block (rows)", block[0]),
+                validate.integer("block (cols)", block[1]))
+    return validate.integer("block", block)
 
 
 def resolve(ns, n: int, block):
@@ -179,42 +166,36 @@ def _tiled_loss_block(ns, A1b, A2, Eb, X, hy, s, cols):
 
 # --- public algorithms (validated arrays of one system in, same system out) ----
 
+def _summed_over_row_blocks(ns, n, block, whole, tiled, block_args):
+    """pairwise_sum over row blocks b of whole(*block_args(b)), or of tiled(*block_args(b), cols)
+    when ``block`` also cuts the columns."""
+    rows, cols = resolve(ns, n, block)
+    if cols is None:
+        return pairwise_sum(whole(*block_args(b)) for b in _slices(n, rows))
+    return pairwise_sum(tiled(*block_args(b), cols) for b in _slices(n, rows))
+
+
 def gradient_X(ns, A1, A2, A3, E, X, Y, s, block=None):
     """dL/dX = s sum_b A1_b^T p_b A2 (Lemmas C.7, C.8) by blocks; memory O(n d + tile)."""
-    n = A1.shape[0]
-    rows, cols = resolve(ns, n, block)
     hy = F.h(ns, A3, Y)
-    if cols is None:
-        parts = (F.gradient_X_block(ns, A1[b], A2, E[b], X, hy, s) for b in _slices(n, rows))
-    else:
-        parts = (_tiled_gradient_X_block(ns, A1[b], A2, E[b], X, hy, s, cols)
-                 for b in _slices(n, rows))
-    return pairwise_sum(parts) * s
+    return _summed_over_row_blocks(
+        ns, A1.shape[0], block, F.gradient_X_block, _tiled_gradient_X_block,
+        lambda b: (ns, A1[b], A2, E[b], X, hy, s)) * s
 
 
 def gradient_Y(ns, A1, A2, A3, E, X, Y, s, block=None):
     """dL/dY = sum_b (f_b A3)^T (f_b A3 Y - E_b) by blocks."""
-    n = A1.shape[0]
-    rows, cols = resolve(ns, n, block)
-    if cols is None:
-        parts = (F.gradient_Y_block(ns, A1[b], A2, A3, E[b], X, Y, s) for b in _slices(n, rows))
-    else:
-        parts = (_tiled_gradient_Y_block(ns, A1[b], A2, A3, E[b], X, Y, s, cols)
-                 for b in _slices(n, rows))
-    return pairwise_sum(parts)
+    return _summed_over_row_blocks(
+        ns, A1.shape[0], block, F.gradient_Y_block, _tiled_gradient_Y_block,
+        lambda b: (ns, A1[b], A2, A3, E[b], X, Y, s))
 
 
 def loss(ns, A1, A2, A3, E, X, Y, s, block=None):
     """L = sum_b 0.5 ||f_b h - E_b||_F^2 (Lemma 3.10) by blocks."""
-    n = A1.shape[0]
-    rows, cols = resolve(ns, n, block)
     hy = F.h(ns, A3, Y)
-    if cols is None:
-        parts = (F.loss_block(ns, A1[b], A2, E[b], X, hy, s) for b in _slices(n, rows))
-    else:
-        parts = (_tiled_loss_block(ns, A1[b], A2, E[b], X, hy, s, cols)
-                 for b in _slices(n, rows))
-    return pairwise_sum(parts)
+    return _summed_over_row_blocks(
+        ns, A1.shape[0], block, F.loss_block, _tiled_loss_block,
+        lambda b: (ns, A1[b], A2, E[b], X, hy, s))
 
 
 def attention(ns, Q, K, V, s, block=None):

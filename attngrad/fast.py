@@ -43,6 +43,7 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import mpmath
 import numpy as np
 
 from . import formulas as F
@@ -152,8 +153,6 @@ def features(ns, Z, plan, coef=None):
 
 def _coef_vector(ns, poly: ExpPoly, plan):
     """coef_alpha = a_{|alpha|} multinom(alpha), rounded once into the namespace."""
-    import mpmath
-
     exps, _, multinom = plan
     with mpmath.workprec(_prec_of(ns)):  # one rounding, at the precision the bound assumes
         vals = [poly.coeffs[sum(e)] * multinom[i] for i, e in enumerate(exps)]
@@ -162,8 +161,10 @@ def _coef_vector(ns, poly: ExpPoly, plan):
     return ns.asarray(np.array([float(v) for v in vals], dtype=np.float64))
 
 
-def _block_rows(n, k):
-    return int(max(64, min(n, _BLOCK_ENTRIES // max(k, 1))))
+def _blocking(n, k, block=None):
+    """(number of blocks, rows per block) for n rows of k features; ``block`` overrides."""
+    b = block or int(max(64, min(n, _BLOCK_ENTRIES // max(k, 1))))
+    return -(-n // b), b
 
 
 # ---------------------------------------------------------------------------
@@ -176,8 +177,6 @@ _MAG_MIN = 2.0 ** -80    # smallest non-zero magnitude the float64 evaluation of
 
 def _u_of(ns):
     if ns.name == "mpmath":
-        import mpmath
-
         return max(2.0 ** (-mpmath.mp.prec), _U_FLOOR)
     return float(np.finfo(ns.dtype).eps) / 2
 
@@ -219,7 +218,7 @@ def _check_range(what, named):
 
 def _to64_checked(ns, a, name, what):
     """float64 copy for the bound; a non-zero mpmath entry outside float64's normal range is refused."""
-    out = _to64(ns, a)
+    out = ns.to_numpy(a, np.float64)
     if ns.name == "mpmath":
         flat = np.asarray(a, dtype=object).reshape(-1)
         lost = (out.reshape(-1) == 0) & np.array([x != 0 for x in flat.tolist()], dtype=bool)
@@ -232,21 +231,15 @@ def _to64_checked(ns, a, name, what):
 
 def _prec_of(ns):
     if ns.name == "mpmath":
-        import mpmath
-
         return int(mpmath.mp.prec)
     return int(np.finfo(ns.dtype).nmant) + 1
-
-
-def _to64(ns, a):
-    return ns.to_numpy(a, np.float64)
 
 
 def _concat(ns, parts):
     return ns.xp.concatenate(parts, axis=1)
 
 
-def _fast_pass(ns, Qc, K, W_v, poly, plan, coef, row_fn, block=None):
+def _fast_pass(ns, Qc, K, W_v, plan, coef, row_fn, block=None):
     """The two blocked passes shared by the gradient and the forward pass.
 
     Pass 1 (V side): Z = V0^T [1, W_v] summed over blocks of rows of K (k1 x (1 + w)).
@@ -255,8 +248,7 @@ def _fast_pass(ns, Qc, K, W_v, poly, plan, coef, row_fn, block=None):
     does the rest. Returns (Z, nblocks_V, block).
     """
     n = K.shape[0]
-    k = len(plan[0])
-    b = block or _block_rows(n, k)
+    nblocks, b = _blocking(n, len(plan[0]), block)
     Z = None
     for s0 in range(0, n, b):
         PsiT = features(ns, K[s0:s0 + b], plan)                    # k1 x b (V0^T block)
@@ -267,8 +259,8 @@ def _fast_pass(ns, Qc, K, W_v, poly, plan, coef, row_fn, block=None):
     for s0 in range(0, m, b):
         PhiT = features(ns, Qc[s0:s0 + b], plan, coef)             # k1 x b (U0^T block)
         T = PhiT.T @ Z
-        row_fn(s0, s0 + PhiT.shape[1], PhiT, T[:, 0], T[:, 1:], Z)
-    return Z, -(-n // b), b
+        row_fn(s0, s0 + PhiT.shape[1], PhiT, T[:, 0], T[:, 1:])
+    return Z, nblocks, b
 
 
 def _grad_core(ns, A1, A2, A3, E, X, Y, s, poly, plan, coef, block=None):
@@ -283,7 +275,7 @@ def _grad_core(ns, A1, A2, A3, E, X, Y, s, poly, plan, coef, block=None):
     store = {"alpha": [], "c": [], "r": [], "Fh": []}
     acc = {}
 
-    def row_fn(s0, s1, PhiT, alpha, rest, Z):
+    def row_fn(s0, s1, PhiT, alpha, rest):
         Fh = rest[:, :d] / alpha[:, None]                          # (f~ h)_i   (Lemma D.2)
         cb = Fh - E[s0:s1]                                         # c~_i
         rb = xp.sum(Fh * cb, axis=1)                               # r~_i       (Lemma D.5)
@@ -297,7 +289,7 @@ def _grad_core(ns, A1, A2, A3, E, X, Y, s, poly, plan, coef, block=None):
         store["r"].append(rb)
         store["Fh"].append(Fh)
 
-    Z, nblocks, b = _fast_pass(ns, Qc, A2, W_v, poly, plan, coef, row_fn, block)
+    Z, nblocks, b = _fast_pass(ns, Qc, A2, W_v, plan, coef, row_fn, block)
     L = acc["LT"].T
     ZA = Z[:, 1 + d:1 + 2 * d]                                     # V1^T A2
     Zm = Z[:, 1 + 2 * d:]                                          # V1^T (h_m o A2), (m, b)
@@ -307,7 +299,7 @@ def _grad_core(ns, A1, A2, A3, E, X, Y, s, poly, plan, coef, block=None):
     G2 = L[d * d:] @ ZA                                            # A1^T diag(r~) f~ A2
     G = (G1 - G2) * s
     info = {k_: xp.concatenate(v) for k_, v in store.items()}
-    info.update(Qc=Qc, hc=hc, nblocks=nblocks, block=b)
+    info.update(nblocks=nblocks, block=b)
     return G, info
 
 
@@ -343,6 +335,15 @@ class _Instance:
     km: float = 0.0     # max |k_jb|
 
 
+def _max_row_norm(a):
+    """max_i ||a_i||_2 of a float64 matrix (before the inflation for its own rounding)."""
+    return float(np.sqrt(np.max(np.sum(a * a, axis=1))))
+
+
+def _max_entry(a):
+    return float(np.max(a)) if a.size else 0.0
+
+
 def _instance(ns, A1, A2, A3, E, X, Y, s_val, Qc=None, hc=None,
               what="gradient(method='fast')"):
     u = _u_of(ns)
@@ -359,18 +360,18 @@ def _instance(ns, A1, A2, A3, E, X, Y, s_val, Qc=None, hc=None,
     _check_range(what, {"A1": a1, "A2": a2, "A3": a3, "X": xabs, "Y": yabs, "A1 X": q64,
                         "h": h64, "E": e64, "scale": s})
     infl = 1 + 8 * (d + 4) * 2.0 ** -53 + 8 * u
-    qn = float(np.sqrt(np.max(np.sum(q64 * q64, axis=1)))) * infl
-    kn = float(np.sqrt(np.max(np.sum(a2 * a2, axis=1)))) * infl
+    qn = _max_row_norm(q64) * infl
+    kn = _max_row_norm(a2) * infl
     R = qn * kn * infl
     # q^c - q: (A1 X) rounds in a length-d dot product, then * s_c (s_c itself rounded);
     # underflow adds at most (d + 1) omega per entry
-    dq = _gamma(d + 2, u) * s * np.sqrt(np.max(np.sum((a1 @ xabs) ** 2, axis=1))) * infl * (1 + 4e-16)
+    dq = _gamma(d + 2, u) * s * _max_row_norm(a1 @ xabs) * infl * (1 + 4e-16)
     dq += _scaled_up(1.1 * (d + 1) * om * math.sqrt(d), oe)
     sigma = dq * kn * infl
     H = np.max(h64, axis=0) * (1 + 4e-16)
     beta = _gamma(d, u) * np.max(a3 @ yabs, axis=0) * infl + _scaled_up(1.1 * d * om, oe)
     return _Instance(n, d, u, s, R, sigma, a1, np.max(a2, axis=0), H, beta, e64, om, oe,
-                     float(np.max(q64)) if q64.size else 0.0, float(np.max(a2)) if a2.size else 0.0)
+                     _max_entry(q64), _max_entry(a2))
 
 
 def _feature_consts(inst, poly_abs_coeffs, degree, k):
@@ -441,10 +442,8 @@ def _gradient_bound(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, absr
         xi = xi + np.array([_scaled_up(1.1 * om * (v * (SPhi + k) + 1), oe)
                             for v in n_over_alpha])[:, None]
         n, am = inst.n, float(np.max(n_over_alpha))
-        a1m = float(np.max(inst.A1abs)) if inst.A1abs.size else 0.0
-        km, Hm = inst.km, float(np.max(H)) if H.size else 0.0
-        cm = float(np.max(absc)) if absc.size else 0.0
-        rm = float(np.max(absr)) if absr.size else 0.0
+        a1m, km, Hm = _max_entry(inst.A1abs), inst.km, _max_entry(H)
+        cm, rm = _max_entry(absc), _max_entry(absr)
         dG1 = d * n * om * ((k + SPhi * (1 + a1m)) * 2 * n * Mk * Hm * km
                             + SPhi * a1m * cm * am * (2 * Mk + 1)) + d * k * om
         dG2 = n * om * ((k + SPhi * (1 + a1m)) * 2 * n * Mk * km
@@ -475,7 +474,6 @@ def _gradient_bound(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, absr
 def _apriori_rows(inst: _Instance, eta, PabsF, Nn, k):
     """Upper bounds on n/alpha~, |c~|, |r~|, |f~ h| before running (for choosing the degree)."""
     u, R, sig = inst.u, inst.R, inst.sigma
-    delta_a = max(eta / 2, 0.0)  # eta >= delta_a by construction; conservative below
     n_over_alpha = np.full(inst.n, math.exp(R + sig) / max(1 - min(2 * eta, 0.5), 0.5))
     mag = n_over_alpha[:, None] * PabsF
     xi = _gamma(Nn + k + 2, u) * inst.H[None, :] * mag
@@ -486,18 +484,17 @@ def _apriori_rows(inst: _Instance, eta, PabsF, Nn, k):
     gd = _gamma(inst.d, u)
     rho = (1 + gd) * np.sum(xi * absc, axis=1) + gd * np.sum(absFh * absc, axis=1)
     absr = (1 + eta) * Q + rho
-    del delta_a
     return n_over_alpha, absc, absr, absFh
 
 
 def _choose_degree(inst, eps, basis, max_rank, prec, nblocks_of, total_of, what):
     """Smallest degree whose a-priori certified bound is <= eps (or ApproximationError)."""
     d = inst.d
+    why = f"the scores lie in [-{inst.R:.3g}, {inst.R:.3g}] (R = max||q_i|| max||k_j||)"
     if not inst.R + inst.sigma < 700:  # e^R would overflow float64: nothing can be certified
         raise ApproximationError(
-            f"{what}: eps={eps:g} cannot be certified: the scores lie in [-{inst.R:.3g}, "
-            f"{inst.R:.3g}] (R = max||q_i|| max||k_j||), and the bound grows like e^(2R); needed: "
-            f"smaller entries (B = o(sqrt(log n)) in Theorem D.6)")
+            f"{what}: eps={eps:g} cannot be certified: {why}, and the bound grows like e^(2R); "
+            f"needed: smaller entries (B = o(sqrt(log n)) in Theorem D.6)")
     R = grid_radius(inst.R)
     nb1, b1 = nblocks_of(1)
     probe = 1e-3
@@ -507,7 +504,6 @@ def _choose_degree(inst, eps, basis, max_rank, prec, nblocks_of, total_of, what)
     while g0 < 200 and rel_error_estimate(basis, g0, R) > target:
         g0 += 1
     g = max(0, g0 - 1)
-    why = (f"the scores lie in [-{inst.R:.3g}, {inst.R:.3g}] (R = max||q_i|| max||k_j||)")
     # the rounding floor: the bound with an exact polynomial (no degree can beat it)
     nbf, bf = nblocks_of(rank_for(d, g))
     floor = total_of(*_eta(inst, 0.0, math.exp(R), g, rank_for(d, g), nbf, bf)[:1],
@@ -536,7 +532,6 @@ def _choose_degree(inst, eps, basis, max_rank, prec, nblocks_of, total_of, what)
         g += 1
         if g > 200:
             break
-    why = (f"the scores lie in [-{inst.R:.3g}, {inst.R:.3g}] (R = max||q_i|| max||k_j||)")
     if best is None:
         raise ApproximationError(
             f"{what}: eps={eps:g} cannot be certified within max_rank={max_rank}: {why}, so the "
@@ -564,10 +559,9 @@ def _check_eps(eps):
 
 def _check_opts(basis, max_rank, block):
     validate.choice("basis", basis, set(BASES))
-    if not isinstance(max_rank, int) or isinstance(max_rank, bool) or max_rank < 1:
-        raise ValueError(f"max_rank: must be a positive integer, got {max_rank!r}")
-    if block is not None and (not isinstance(block, int) or isinstance(block, bool) or block < 1):
-        raise ValueError(f"block: must be a positive integer, got {block!r}")
+    validate.integer("max_rank", max_rank)
+    if block is not None:
+        validate.integer("block", block)
 
 
 def _finite(ns, what, out):
@@ -592,7 +586,7 @@ def gradient_fast(A1, A2, A3, E, X, Y, *, wrt="X", scale=None, eps=None, basis="
                   :class:`attngrad.ApproximationError` says why and what would be needed.
     return_bound: return a :class:`FastResult` (value, bound, degree, rank, basis, interval, ...)
                   instead of the d x d array.
-    block:        rows per block (default: about 4M feature entries per block).
+    block:        rows per block (default: about 2^18 feature entries per block, at least 64 rows).
     """
     validate.choice("wrt", wrt, {"X"})  # the fast method implements Section D (dL/dX)
     eps = _check_eps(eps)
@@ -605,16 +599,12 @@ def gradient_fast(A1, A2, A3, E, X, Y, *, wrt="X", scale=None, eps=None, basis="
     inst = _instance(ns, A1, A2, A3, E, X, Y, s, Qc, hc)
     prec = _prec_of(ns)
 
-    def nblocks_of(k):
-        b = block or _block_rows(n, k)
-        return -(-n // b), b
-
     def total_of(eta, PabsF, Nn, k):
         rows = _apriori_rows(inst, eta, PabsF, Nn, k)
         return _gradient_bound(inst, eta, PabsF, Nn, k, *rows)[0]
 
-    g, poly = _choose_degree(inst, eps, basis, max_rank, prec, nblocks_of, total_of,
-                             "gradient(method='fast')")
+    g, poly = _choose_degree(inst, eps, basis, max_rank, prec,
+                             lambda k: _blocking(n, k, block), total_of, "gradient(method='fast')")
     res = _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block)
     if not res.bound <= eps:
         raise ApproximationError(
@@ -661,8 +651,7 @@ def gradient_fixed_degree(A1, A2, A3, E, X, Y, *, degree, basis="chebyshev", int
     ``bound`` is the certified bound when the default interval is used and ``nan`` otherwise
     (rank in ``.rank``).
     """
-    if not isinstance(degree, int) or isinstance(degree, bool) or degree < 0:
-        raise ValueError(f"degree: must be a non-negative integer, got {degree!r}")
+    validate.integer("degree", degree, minimum=0)
     _check_opts(basis, DEFAULT_MAX_RANK, block)
     ns, dims, (A1, A2, A3, E, X, Y) = validate.loss_args(A1, A2, A3, E, X, Y)
     d = dims["d"]
@@ -671,10 +660,14 @@ def gradient_fixed_degree(A1, A2, A3, E, X, Y, *, degree, basis="chebyshev", int
     if interval is None:
         lo, hi, certified = -grid_radius(inst.R), grid_radius(inst.R), True
     else:
-        if np.ndim(interval) == 0:
-            lo, hi = -float(interval), float(interval)
-        else:
-            lo, hi = (float(v) for v in interval)
+        try:
+            if np.ndim(interval) == 0:
+                lo, hi = -float(interval), float(interval)
+            else:
+                lo, hi = (float(v) for v in interval)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"interval: need a radius R > 0 or a pair lo < hi, "
+                            f"got {interval!r}") from None
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"interval: need a radius R > 0 or a pair lo < hi, got {interval!r}")
         certified = lo <= -inst.R and hi >= inst.R
@@ -705,21 +698,17 @@ def attention_fast(Q, K, V, *, scale=None, eps=None, basis="chebyshev", max_rank
     Qc = Q * s
     q64, k64 = np.abs(_to64_checked(ns, Qc, "Q * scale", what)), np.abs(_to64_checked(ns, K, "K", what))
     infl = 1 + 8 * (d + 4) * 2.0 ** -53 + 8 * u
-    qn = float(np.sqrt(np.max(np.sum(q64 * q64, axis=1)))) * infl
-    kn = float(np.sqrt(np.max(np.sum(k64 * k64, axis=1)))) * infl
+    qn = _max_row_norm(q64) * infl
+    kn = _max_row_norm(k64) * infl
     sraw = abs(float(s))
     qraw = np.abs(_to64_checked(ns, Q, "Q", what))
-    sigma = _gamma(2, u) * sraw * float(np.sqrt(np.max(np.sum(qraw * qraw, axis=1)))) * kn * infl
+    sigma = _gamma(2, u) * sraw * _max_row_norm(qraw) * kn * infl
     sigma += _scaled_up(2.2 * om * math.sqrt(d), oe) * kn * infl   # underflow of Q * s
     vabs = np.abs(_to64_checked(ns, Vv, "V", what))
     _check_range(what, {"Q": qraw, "K": k64, "Q * scale": q64, "V": vabs, "scale": sraw})
     inst = _Instance(n, d, u, sraw, qn * kn * infl, sigma, None, None, None, None, None, om, oe,
-                     float(np.max(q64)) if q64.size else 0.0, float(np.max(k64)) if k64.size else 0.0)
+                     _max_entry(q64), _max_entry(k64))
     Vmax = np.max(vabs, axis=0)
-
-    def nblocks_of(k):
-        b = block or _block_rows(n, k)
-        return -(-n // b), b
 
     def bound_of(eta, PabsF, Nn, k, n_over_alpha, uf_row=0.0):
         if not math.isfinite(eta):
@@ -730,19 +719,19 @@ def attention_fast(Q, K, V, *, scale=None, eps=None, basis="chebyshev", max_rank
     def total_of(eta, PabsF, Nn, k):
         return bound_of(eta, PabsF, Nn, k, np.array([math.exp(inst.R + sigma) * 2.0]))
 
-    g, poly = _choose_degree(inst, eps, basis, max_rank, _prec_of(ns), nblocks_of, total_of,
-                             "attention(method='fast')")
+    g, poly = _choose_degree(inst, eps, basis, max_rank, _prec_of(ns),
+                             lambda k: _blocking(n, k, block), total_of, "attention(method='fast')")
     plan = monomial_plan(d, poly.degree)
     k = len(plan[0])
     coef = _coef_vector(ns, poly, plan)
     out = []
     alphas = []
 
-    def row_fn(s0, s1, PhiT, alpha, rest, Z):
+    def row_fn(s0, s1, PhiT, alpha, rest):
         out.append(rest / alpha[:, None])
         alphas.append(alpha)
 
-    _, nb, b = _fast_pass(ns, Qc, K, Vv, poly, plan, coef, row_fn, block)
+    _, nb, b = _fast_pass(ns, Qc, K, Vv, plan, coef, row_fn, block)
     T = ns.xp.concatenate(out, axis=0)
     _finite(ns, "attention(method='fast')", T)
     eta, PabsF, Nn = _eta(inst, poly.rel_error, poly.abs_sum, poly.degree, k, nb, b, poly.coeffs)

@@ -30,6 +30,8 @@ from functools import lru_cache
 
 import mpmath
 
+from . import validate
+
 BASES = ("chebyshev", "taylor")
 
 
@@ -58,17 +60,21 @@ def _round(v, prec):
         return +mpmath.mpf(v)
 
 
+def _about(cks, m):
+    """Monomial coefficients (in t) of sum_k cks[k] (t - m)^k (at the caller's precision)."""
+    a = [mpmath.mpf(0)] * len(cks)
+    for k, ck in enumerate(cks):
+        for j in range(k + 1):  # (t - m)^k = sum_j binom(k, j) t^j (-m)^{k-j}
+            a[j] += ck * mpmath.binomial(k, j) * (-m) ** (k - j)
+    return a
+
+
 def _taylor_coeffs(degree, lo, hi, work):
     """Monomial coefficients (in t) of sum_k e^m (t - m)^k / k!, m = (lo + hi) / 2."""
     with mpmath.workprec(work):
         m = (mpmath.mpf(lo) + mpmath.mpf(hi)) / 2
         em = mpmath.exp(m)
-        a = [mpmath.mpf(0)] * (degree + 1)
-        for k in range(degree + 1):
-            ck = em / mpmath.factorial(k)
-            for j in range(k + 1):  # (t - m)^k = sum_j binom(k, j) t^j (-m)^{k-j}
-                a[j] += ck * mpmath.binomial(k, j) * (-m) ** (k - j)
-        return a
+        return _about([em / mpmath.factorial(k) for k in range(degree + 1)], m)
 
 
 def _cheb_to_monomial(cheb):
@@ -103,12 +109,7 @@ def _chebyshev_coeffs(degree, lo, hi, work):
             cheb.append(cj / 2 if j == 0 else cj)
         px = _cheb_to_monomial(cheb)  # in x = (t - m) / rho
         # t-coefficients: sum_k px[k] ((t - m)/rho)^k
-        a = [mpmath.mpf(0)] * (g + 1)
-        for k in range(g + 1):
-            ck = px[k] / rho ** k
-            for j in range(k + 1):
-                a[j] += ck * mpmath.binomial(k, j) * (-m) ** (k - j)
-        return a
+        return _about([px[k] / rho ** k for k in range(g + 1)], m)
 
 
 def _iv_poly_mul(p, q):
@@ -152,40 +153,39 @@ def certify(coeffs, lo, hi, dps=40):
 
 
 def _certify(iv, coeffs, lo, hi, dps):
-    if True:
-        lo_i, hi_i = iv.mpf(lo), iv.mpf(hi)
-        m = (lo_i + hi_i) / 2
-        rho = (hi_i - lo_i) / 2
-        # P(m + rho x) in x: expand each t^k
-        deg = len(coeffs) - 1
-        px = [iv.mpf(0)] * (deg + 1)
-        for k, a in enumerate(coeffs):
-            a = iv.mpf(a)
-            for j in range(k + 1):
-                px[j] += a * iv.mpf(math.comb(k, j)) * m ** (k - j) * rho ** j
-        # Taylor of e^{-rho x} to order N with a negligible tail
-        rho_up = float(mpmath.mpf(rho.b)) if rho.b != 0 else 0.0
-        N = deg + 8
-        while N < 400 and rho_up > 0 and (
-                (N + 1) * math.log(max(rho_up, 1e-300)) - math.lgamma(N + 2) + rho_up
-                > -math.log(10) * (dps - 2)):
-            N += 4
-        tn = [(-rho) ** k / iv.mpf(math.factorial(k)) for k in range(N + 1)]  # exact integers
-        em = iv.exp(-m)
-        G = [em * v for v in _iv_poly_mul(px, tn)]
-        G[0] -= 1
-        main = _iv_cheb_abs_sum(G)
-        # sup |P| on the interval <= sum |px_j|
-        supP = iv.mpf(0)
-        for v in px:
-            supP += abs(v)
-        tail = supP * em * rho ** (N + 1) * iv.exp(rho) / iv.mpf(math.factorial(N + 1))
-        rel = main + abs(tail)
-        R = iv.mpf(max(abs(lo_i).b, abs(hi_i).b))
-        absum = iv.mpf(0)
-        for k, a in enumerate(coeffs):
-            absum += abs(iv.mpf(a)) * R ** k
-        return _float_up(rel.b), _float_up(absum.b)
+    lo_i, hi_i = iv.mpf(lo), iv.mpf(hi)
+    m = (lo_i + hi_i) / 2
+    rho = (hi_i - lo_i) / 2
+    # P(m + rho x) in x: expand each t^k
+    deg = len(coeffs) - 1
+    px = [iv.mpf(0)] * (deg + 1)
+    for k, a in enumerate(coeffs):
+        a = iv.mpf(a)
+        for j in range(k + 1):
+            px[j] += a * iv.mpf(math.comb(k, j)) * m ** (k - j) * rho ** j
+    # Taylor of e^{-rho x} to order N with a negligible tail
+    rho_up = float(mpmath.mpf(rho.b)) if rho.b != 0 else 0.0
+    N = deg + 8
+    while N < 400 and rho_up > 0 and (
+            (N + 1) * math.log(max(rho_up, 1e-300)) - math.lgamma(N + 2) + rho_up
+            > -math.log(10) * (dps - 2)):
+        N += 4
+    tn = [(-rho) ** k / iv.mpf(math.factorial(k)) for k in range(N + 1)]  # exact integers
+    em = iv.exp(-m)
+    G = [em * v for v in _iv_poly_mul(px, tn)]
+    G[0] -= 1
+    main = _iv_cheb_abs_sum(G)
+    # sup |P| on the interval <= sum |px_j|
+    supP = iv.mpf(0)
+    for v in px:
+        supP += abs(v)
+    tail = supP * em * rho ** (N + 1) * iv.exp(rho) / iv.mpf(math.factorial(N + 1))
+    rel = main + abs(tail)
+    R = iv.mpf(max(abs(lo_i).b, abs(hi_i).b))
+    absum = iv.mpf(0)
+    for k, a in enumerate(coeffs):
+        absum += abs(iv.mpf(a)) * R ** k
+    return _float_up(rel.b), _float_up(absum.b)
 
 
 def _float_up(x):
@@ -201,15 +201,14 @@ def _float_up(x):
 @lru_cache(maxsize=512)
 def _exp_poly_cached(basis, degree, lo, hi, prec):
     work = max(prec, 53) + 64
-    lo_m, hi_m = lo, hi
     if basis == "taylor":
-        raw = _taylor_coeffs(degree, lo_m, hi_m, work)
+        raw = _taylor_coeffs(degree, lo, hi, work)
     else:
-        raw = _chebyshev_coeffs(degree, lo_m, hi_m, work)
+        raw = _chebyshev_coeffs(degree, lo, hi, work)
     coeffs = tuple(_round(a, prec) for a in raw)
     dps = max(40, int(prec * 0.302) + 20)
-    rel, absum = certify(coeffs, lo_m, hi_m, dps=dps)
-    return ExpPoly(basis, degree, lo_m, hi_m, prec, coeffs, rel, absum)
+    rel, absum = certify(coeffs, lo, hi, dps=dps)
+    return ExpPoly(basis, degree, lo, hi, prec, coeffs, rel, absum)
 
 
 def exp_poly(basis: str, degree: int, lo, hi, prec: int = 53) -> ExpPoly:
@@ -217,10 +216,8 @@ def exp_poly(basis: str, degree: int, lo, hi, prec: int = 53) -> ExpPoly:
 
     lo, hi: numbers (float, int, str or mpf; taken exactly). Results are cached.
     """
-    if basis not in BASES:
-        raise ValueError(f"basis: must be one of {list(BASES)}, got {basis!r}")
-    if not isinstance(degree, int) or isinstance(degree, bool) or degree < 0:
-        raise ValueError(f"degree: must be a non-negative integer, got {degree!r}")
+    validate.choice("basis", basis, set(BASES))
+    validate.integer("degree", degree, minimum=0)
     lo_m, hi_m = _exact(lo), _exact(hi)
     if not (mpmath.isfinite(lo_m) and mpmath.isfinite(hi_m)) or not lo_m < hi_m:
         raise ValueError(f"interval: need finite lo < hi, got [{lo}, {hi}]")

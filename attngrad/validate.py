@@ -5,6 +5,8 @@ never turns into a silent NaN or a wrong answer.
 """
 from __future__ import annotations
 
+import importlib
+import operator
 from collections import Counter
 
 from .backend import get_namespace
@@ -69,3 +71,39 @@ def choice(name, value, allowed):
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{name}: must be one of {sorted(allowed)}, got {value!r}")
     return value
+
+
+def integer(name, value, *, minimum=1, maximum=None, maximum_name=None):
+    """``value`` as an int in [minimum, maximum]: TypeError if it is not an integer (bool
+    and float included, numpy integers accepted), ValueError if out of range; both name it."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name}: expected an integer, got bool {value!r}")
+    try:
+        k = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name}: expected an integer, got {type(value).__name__} {value!r}") from None
+    if k < minimum:
+        raise ValueError(f"{name}: must be an integer >= {minimum}, got {k}")
+    if maximum is not None and k > maximum:
+        bound = f"{maximum_name} = {maximum}" if maximum_name else str(maximum)
+        raise ValueError(f"{name}: must be at most {bound}, got {k}")
+    return k
+
+
+def load_callable(argname, spec, hint=""):
+    """The callable named by ``spec`` = "module:function" (dotted attributes allowed);
+    ValueError/TypeError naming ``argname`` (``hint`` is added to the message on a bad form)."""
+    module, sep, attr = spec.partition(":")
+    if not sep or not module or not attr:
+        raise ValueError(f"{argname}: expected module:function, got {spec!r}{hint}")
+    try:
+        obj = importlib.import_module(module)
+    except ImportError as exc:
+        raise ValueError(f"{argname}: cannot import module {module!r} of {spec!r}: {exc}") from exc
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"{argname}: module {module!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise TypeError(f"{argname}: {spec!r} is not callable (it is a {type(obj).__name__})")
+    return obj

@@ -45,6 +45,7 @@ try:
 except ImportError:  # run from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import attngrad
+from attngrad.machine import cpu_model, gpu_name
 
 NAMES = ("A1", "A2", "A3", "E", "X", "Y")
 JSON_NAME, PNG_NAME = "gpu_bench.json", "gpu_bench.png"
@@ -67,9 +68,7 @@ class CupyDevice:
         import cupy
 
         self.cp = cupy
-        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
-        self.description = props["name"].decode() if isinstance(props["name"], bytes) \
-            else str(props["name"])
+        self.description = gpu_name(cupy)
 
     def put(self, a, dtype):
         return self.cp.asarray(a, dtype=dtype)
@@ -91,7 +90,7 @@ class CupyDevice:
 
 class NumpyDevice:
     name = "numpy"
-    description = platform.processor() or platform.machine()
+    description = cpu_model()
 
     def put(self, a, dtype):
         return np.asarray(a, dtype=dtype)

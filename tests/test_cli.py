@@ -1,4 +1,6 @@
-"""The ``attngrad`` command: errata and check --json (one fast statement)."""
+"""The ``attngrad`` command: errata, check (one fast statement), bench at a tiny size, stress --quick.
+
+generate and decide are tested in tests/test_hard.py, the stress options in tests/test_stress.py."""
 from __future__ import annotations
 
 import json
@@ -6,6 +8,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,3 +48,90 @@ def test_in_process_main(capsys):
 
     assert cli.main(["check", "--json", "--only", "Fact 3.8"]) == 0
     assert json.loads(capsys.readouterr().out)["lemmas"][0]["id"] == "Fact 3.8"
+
+
+def test_every_subcommand_is_registered(capsys):
+    """The README's subcommands: check, errata, stress, generate, decide, bench."""
+    from attngrad import cli
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    for sub in ("check", "errata", "stress", "generate", "decide", "bench"):
+        assert sub in text, sub
+
+
+def test_errata_write_matches_stdout(tmp_path):
+    from derivations import registry
+
+    path = tmp_path / "E.md"
+    out = run_cli("errata", "--write", str(path))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == ""
+    written = path.read_text(encoding="utf-8")
+    assert written == registry.errata_markdown() == run_cli("errata").stdout
+    assert written.startswith("# Errata")
+
+
+def test_check_table_names_the_statement_and_its_status():
+    out = run_cli("check", "--only", "Fact 3.8", "--no-gpu")
+    assert out.returncode == 0, out.stderr
+    assert "Fact 3.8" in out.stdout
+    assert "1 statements: " in out.stdout and "0 failed" in out.stdout
+
+
+def test_bench_at_a_tiny_size(tmp_path, capsys):
+    """`attngrad bench` end to end at n = 16, 32: certified error <= bound <= eps in every row,
+    the exact path timed up to --exact-max only, and a Markdown table with machine and date."""
+    from attngrad import cli
+
+    js, md = tmp_path / "b.json", tmp_path / "b.md"
+    rc = cli.main(["bench", "--log2-min", "4", "--log2-max", "5", "--d", "2", "--repeats", "1",
+                   "--exact-max", "4", "--slope-from", "4", "--eps", "1e-6",
+                   "--out-json", str(js), "--out-md", str(md)])
+    assert rc == 0
+    doc = json.loads(js.read_text())
+    rows = {r["n"]: r for r in doc["rows"]}
+    assert set(rows) == {16, 32}
+    for r in rows.values():
+        assert r["d"] == 2 and r["eps"] == 1e-6
+        assert 0 <= r["error"] <= r["bound"] <= 1e-6, r
+        assert r["fast_s"] > 0 and r["rank"] == (r["degree"] + 1) * (r["degree"] + 2) // 2
+    assert rows[16]["exact_s"] > 0 and rows[16]["reference"] == "exact"
+    assert rows[32]["exact_s"] is None and rows[32]["reference"] == "exact (untimed)"
+    assert set(doc["slopes"]) == {"2"}
+    text = md.read_text()
+    assert text.startswith("Machine: ") and "date " in text and "| 2^4 | 2 |" in text
+    assert "| 2^5 | 2 | untimed |" in text
+    assert "d = 2" in capsys.readouterr().out
+
+
+def test_stress_quick_preset(tmp_path, monkeypatch):
+    """`attngrad stress --quick` uses the README's small sizes (n = 256, 512) and the quick
+    grids; the run itself is done here at n = 16 (the preset's full run takes minutes)."""
+    import dataclasses
+
+    from attngrad import cli
+    from attngrad.stress import harness
+
+    seen = []
+    real_run = harness.run
+
+    def tiny_run(config, progress=None):
+        seen.append(config)
+        return real_run(dataclasses.replace(config, sizes=(16,)), progress=progress)
+
+    monkeypatch.setattr(harness, "run", tiny_run)
+    out = tmp_path / "q"
+    rc = cli.main(["stress", "--quick", "--out", str(out), "--no-progress", "--no-figure"])
+    assert len(seen) == 1
+    config = seen[0]
+    assert config.sizes == harness.QUICK["sizes"] == (256, 512)
+    assert config.d == 16 and config.ratios == harness.QUICK["ratios"]
+    assert set(config.methods) == set(harness.BUILTIN)
+    data = json.loads((out / "stress.json").read_text())
+    assert not (out / "stress.png").exists()
+    assert {r["n"] for r in data["records"]} == {16}
+    assert {r["method"] for r in data["records"]} >= set(harness.BUILTIN)
+    assert rc == (1 if data["claim"]["pass"] is False else 0)

@@ -58,6 +58,9 @@ def test_error_below_bound_below_eps(n, d, seed, scale, kind, eps, basis):
         res = gradient_fast(*args, eps=eps, basis=basis, return_bound=True, max_rank=2000)
     except attngrad.ApproximationError as exc:
         assert "eps" in str(exc)
+        # small entries (|scores| <= 0.3^2 d for every kind) are always certifiable at these
+        # eps: a refusal there is a bug, not a property (else "always raise" would pass)
+        assert scale > 0.3, f"refused at scale {scale}: {exc}"
         return
     ref, _ = exact_mp(args)
     err = float(np.max(np.abs(res.value - ref)))
@@ -121,11 +124,49 @@ def test_blocks_do_not_change_result():
 
 @pytest.mark.parametrize("eps", [0, -1.0, float("nan"), float("inf"), None, "x", True])
 def test_bad_eps(eps):
+    """Refused by the argument check, not later as an ApproximationError (a ValueError whose
+    message also mentions eps, so match="eps" alone would pass without any check)."""
     args = make(4, 2, 0, 1.0, "uniform")
-    with pytest.raises(ValueError, match="eps"):
+    with pytest.raises(ValueError, match="^eps: must be") as info:
         attngrad.gradient(*args, method="fast", eps=eps)
-    with pytest.raises(ValueError, match="eps"):
+    assert not isinstance(info.value, attngrad.ApproximationError)
+    with pytest.raises(ValueError, match="^eps: must be") as info:
         attngrad.attention(args[0], args[1], args[2], method="fast", eps=eps)
+    assert not isinstance(info.value, attngrad.ApproximationError)
+
+
+def test_fast_takes_no_block_and_exact_attention_takes_no_eps():
+    args = make(6, 2, 0, 0.5, "uniform")
+    with pytest.raises(ValueError, match="^block: only method='exact'"):
+        attngrad.gradient(*args, method="fast", eps=1e-3, block=2)
+    with pytest.raises(ValueError, match="^block: only method='exact'"):
+        attngrad.attention(args[0], args[1], args[2], method="fast", eps=1e-3, block=2)
+    with pytest.raises(TypeError, match="eps"):
+        attngrad.attention(args[0], args[1], args[2], eps=1e-3)
+    with pytest.raises(ValueError, match="^method"):
+        attngrad.attention(args[0], args[1], args[2], method="naive")
+
+
+@pytest.mark.parametrize("system", ["float64", "mpmath"])
+def test_public_attention_fast_within_eps(system):
+    """attngrad.attention(method="fast") through the public API, float64 and mpmath inputs:
+    certified, error <= bound <= eps against the exact attention at 60 digits."""
+    rng = np.random.default_rng(12)
+    Q, K = rng.uniform(-1, 1, (2, 40, 3))
+    V = rng.uniform(-1, 1, (40, 2))
+    eps = 1e-7 if system == "float64" else 1e-20
+    with mpmath.workdps(40):
+        conv = attngrad.to_mpmath if system == "mpmath" else (lambda a: a)
+        res = attngrad.attention(conv(Q), conv(K), conv(V), method="fast", eps=eps,
+                                 return_bound=True)
+        plain = attngrad.attention(conv(Q), conv(K), conv(V), method="fast", eps=eps)
+    assert res.value.shape == plain.shape == (40, 2)
+    if system == "mpmath":
+        assert all(type(v) is mpmath.mpf for v in res.value.ravel().tolist())
+    with mpmath.workdps(60):
+        T = attngrad.attention(*[attngrad.to_mpmath(a) for a in (Q, K, V)])
+        err = max(abs(mpmath.mpf(a) - b) for a, b in zip(res.value.ravel().tolist(), T.ravel()))
+    assert 0 < err <= mpmath.mpf(res.bound) <= eps
 
 
 def test_bad_options():
@@ -173,7 +214,8 @@ def test_attention_fast(n, d, dv, seed, scale, eps):
     V = rng.uniform(-1, 1, (n, dv))
     try:
         res = attention_fast(Q, K, V, eps=eps, return_bound=True, max_rank=2000)
-    except attngrad.ApproximationError:
+    except attngrad.ApproximationError as exc:
+        assert scale > 1.0, f"refused at scale {scale}: {exc}"  # small entries must certify
         return
     with mpmath.workdps(30):
         T = attngrad.to_float64(attngrad.attention(*[attngrad.to_mpmath(a) for a in (Q, K, V)]))

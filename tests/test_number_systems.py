@@ -150,6 +150,48 @@ def test_a_leaked_float_constant_is_detected(monkeypatch):
         digits_check(inst)
 
 
+# --- to_mpmath / to_float64 ---------------------------------------------------------------
+
+def _fraction(x):
+    """The exact rational value of a float or an mpf."""
+    from fractions import Fraction
+
+    if isinstance(x, mpmath.mpf):  # (mpf.man_exp drops the sign; to_rational keeps it)
+        return Fraction(*mpmath.libmp.to_rational(x._mpf_))
+    return Fraction(float(x))
+
+
+@pytest.mark.parametrize("dps", [15, 50])
+@settings(max_examples=30, deadline=None)
+@given(inst=instances(max_n=3, max_d=3))
+@example(inst=instance(1, 1, seed=0))
+def test_to_mpmath_is_exact_and_to_float64_inverts_it(dps, inst):
+    """to_mpmath keeps every float64 / float32 / integer value exactly (object array of mpf,
+    same shape); to_float64 gives them back bit for bit, from mpmath, float32 and lists."""
+    rng = np.random.default_rng(dps)
+    cases = [inst["A1"], inst["X"].astype(np.float32), rng.integers(-2 ** 31, 2 ** 31, (2, 3)),
+             np.array([[0.1, -1e-300, 5e-324, 1.7976931348623157e308]])]
+    with mpmath.workdps(dps):
+        for a in cases:
+            m = attngrad.to_mpmath(a)
+            assert m.dtype == object and m.shape == a.shape and all_mpf(m)
+            assert all(_fraction(x) == _fraction(y)
+                       for x, y in zip(m.reshape(-1).tolist(), a.reshape(-1).tolist()))
+            back = attngrad.to_float64(m)
+            assert back.dtype == np.float64 and back.shape == a.shape
+            np.testing.assert_array_equal(back, a.astype(np.float64))
+            np.testing.assert_array_equal(attngrad.to_float64(a), a.astype(np.float64))
+    assert attngrad.to_float64(inst["E"].tolist()).dtype == np.float64
+
+
+def test_to_float64_rounds_to_nearest():
+    with mpmath.workdps(50):
+        third = mpmath.mpf(1) / 3
+        m = np.array([[third, -third, mpmath.mpf(2) ** -1080]], dtype=object)
+        got = attngrad.to_float64(m)
+    np.testing.assert_array_equal(got, [[1 / 3, -1 / 3, 2.0 ** -1080]])
+
+
 # --- the CuPy code path, on the CPU ----------------------------------------------------
 
 class _StandIn(np.ndarray):
@@ -226,3 +268,13 @@ def test_real_cupy_matches_numpy():
     b = error_bounds(inst, K=2 * (8 + 16) + 8)["grad_X"]
     assert_within("cupy vs numpy", cupy.asnumpy(G), attngrad.gradient(*args(inst)), 4 * b)
 
+
+
+def test_to_mpmath_is_exact_below_53_bits_of_working_precision():
+    """Pinned: to_mpmath once rounded floats and large ints to the working precision."""
+    with mpmath.workprec(20):
+        a = attngrad.to_mpmath(np.array([0.1, 2.0 ** 60 + 2.0 ** 8]))
+        b = attngrad.to_mpmath(np.array([2 ** 60 + 1], dtype=object))
+    assert a[0] == mpmath.mpf(0.1)  # mpf comparison is exact; mpf(0.1) at 53 bits is 0.1
+    assert a[1] == 2 ** 60 + 2 ** 8
+    assert int(b[0]) == 2 ** 60 + 1

@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from pathlib import Path
@@ -73,18 +72,11 @@ def _generate(args) -> int:
 
 def load_oracle(spec: str):
     """The callable named by "module:function" (the current directory is importable)."""
-    module, sep, name = spec.partition(":")
-    if not sep or not module or not name:
-        raise ValueError(f"--oracle: expected MODULE:FUNCTION, got {spec!r}")
+    from ..validate import load_callable
+
     if "" not in sys.path:
         sys.path.insert(0, "")
-    try:
-        fn = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"--oracle: cannot load {spec!r}: {exc}") from None
-    if not callable(fn):
-        raise ValueError(f"--oracle: {spec!r} is not callable")
-    return fn
+    return load_callable("--oracle", spec)
 
 
 def _decide(args) -> int:

@@ -129,17 +129,22 @@ def gauss_nodes(m: int):
     return (1 - x) / 2, 1 / ((1 - x * x) * dp * dp)
 
 
+def bernstein_rho(R: float) -> float:
+    """rho = 2h + sqrt(1 + 4h^2), h = PHI / R: the Bernstein ellipse of [0, 1] inside the strip
+    |Im lambda| <= PHI / R (Lemma E.6 (ours), part 2)."""
+    h = PHI / R
+    return 2 * h + math.sqrt(1 + 4 * h * h)
+
+
 def gauss_error_bound(m: int, M: float, R: float) -> float:
     """(8/3) M rho^(-2m) / (1 - 1/rho): the m-point Gauss rule on [0, 1] for g analytic with
     |g| <= M on |Im lambda| <= PHI / R (Lemma E.6 (ours), parts 2 and 3)."""
-    h = PHI / R
-    rho = 2 * h + math.sqrt(1 + 4 * h * h)
+    rho = bernstein_rho(R)
     return (8.0 / 3.0) * M * math.exp(-2 * m * math.log(rho)) / (1 - 1 / rho)
 
 
 def gauss_points_needed(target: float, M: float, R: float) -> int:
-    h = PHI / R
-    rho = 2 * h + math.sqrt(1 + 4 * h * h)
+    rho = bernstein_rho(R)
     m = max(1, math.ceil(math.log((8.0 / 3.0) * M / ((1 - 1 / rho) * target)) / (2 * math.log(rho))))
     while gauss_error_bound(m, M, R) > target:
         m += 1
@@ -198,9 +203,8 @@ def budget(N, d, d_V, R, L_yes, U_no, f0, *, rule="gauss", points=None, eps=None
     lnN = math.log(N)
     if rule == "gauss":
         M = 12.0 * N * d_V * R
-        h = PHI / R
         b["fprime_strip_bound"] = M
-        b["rho"] = 2 * h + math.sqrt(1 + 4 * h * h)
+        b["rho"] = bernstein_rho(R)
         if points is None:
             points = gauss_points_needed(gap / 8, M, R)
         b["points"] = int(points)
@@ -225,12 +229,11 @@ def budget(N, d, d_V, R, L_yes, U_no, f0, *, rule="gauss", points=None, eps=None
 
 def budget_for_cnf(num_vars: int, num_clauses: int, *, shape: str = "E.2", **options) -> dict:
     """The budget the chain would have for any CNF with these counts (no instance is built)."""
-    from .reduction import choose_parameters, gap_bounds
+    from .reduction import choose_parameters, gap_bounds, side
 
     n = 2 ** ((num_vars + 1) // 2)
     sb, sg = choose_parameters(n, shape)
-    k = math.isqrt(2 * num_clauses + 1)
-    k += k * k < 2 * num_clauses + 1
+    k = side(num_clauses)
     beta, gamma = sb * sb, sg * sg
     L_yes, U_no = gap_bounds(n, beta, gamma)
     out = budget(2 * n, k * k, 1, beta * num_clauses + gamma, L_yes, U_no, n / 2, **options)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cnf import CNF
+from .cnf import CNF, _rng
 
 
 @dataclass
@@ -48,9 +48,6 @@ class OV:
         """All (i, j) with <A_i, B_j> = 0, by the O(|A| |B| dim) brute force."""
         G = self.A @ self.B.T
         return [tuple(int(t) for t in ij) for ij in np.argwhere(G == 0)]
-
-    def has_orthogonal_pair(self) -> bool:
-        return bool(((self.A @ self.B.T) == 0).any())
 
     def assignment(self, i: int, j: int):
         """The assignment (x1..xv as bools) encoded by the pair (A_i, B_j)."""
@@ -100,9 +97,7 @@ def random_ov(n: int, dim: int, *, seed: int, planted: bool = False, density: fl
         raise ValueError(f"dim: must be a non-negative integer, got {dim!r}")
     if not 0 <= density <= 1:
         raise ValueError(f"density: must be in [0, 1], got {density!r}")
-    if seed is None or isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed: expected an integer, got {seed!r}")
-    rng = np.random.default_rng(int(seed))
+    rng = _rng(seed)
     A = (rng.random((n, dim)) < density).astype(np.int64)
     B = (rng.random((n, dim)) < density).astype(np.int64)
     if planted:

@@ -53,6 +53,16 @@ def _dyadic_sqrt_ceil(x: float) -> float:
     return q
 
 
+def side(m: int) -> int:
+    """The least k with d = k^2 >= 2m + 1 columns (k integer keeps sqrt(d) rational)."""
+    k = math.isqrt(2 * m + 1)
+    return k + (k * k < 2 * m + 1)
+
+
+def _l_yes(n: int, gamma: float) -> float:
+    return 2.0 * (math.exp(gamma) / (n + math.exp(gamma))) ** 2
+
+
 def gap_bounds(n: int, beta: float, gamma: float):
     """(L_yes, U_no) for f(1) (Lemma E.6 (ours), part 1).
 
@@ -62,9 +72,7 @@ def gap_bounds(n: int, beta: float, gamma: float):
     No: every <a, b> >= 1, S_a <= n e^(gamma - beta), y_a <= e^(gamma - beta) on
     all 2n query rows: f(1) <= U_no = 2 n e^(2 (gamma - beta)).
     """
-    L_yes = 2.0 * (math.exp(gamma) / (n + math.exp(gamma))) ** 2
-    U_no = 2.0 * n * math.exp(2.0 * (gamma - beta))
-    return L_yes, U_no
+    return _l_yes(n, gamma), 2.0 * n * math.exp(2.0 * (gamma - beta))
 
 
 def choose_parameters(n: int, shape: str):
@@ -74,8 +82,7 @@ def choose_parameters(n: int, shape: str):
         raise ValueError(f"shape: must be one of {SHAPES}, got {shape!r}")
     sg = 0.0 if shape == "E.2" else _dyadic_sqrt_ceil(math.log(n)) if n > 1 else 1.0
     gamma = sg * sg
-    L_yes = 2.0 * (math.exp(gamma) / (n + math.exp(gamma))) ** 2
-    beta_min = gamma + 0.5 * math.log(8.0 * n / L_yes)
+    beta_min = gamma + 0.5 * math.log(8.0 * n / _l_yes(n, gamma))
     sb = _dyadic_sqrt_ceil(beta_min)
     while True:  # guard against rounding: the chosen grid value must satisfy the inequality
         L, U = gap_bounds(n, sb * sb, gamma)
@@ -107,8 +114,7 @@ def ov_to_attention(ov: OV, *, shape: str = "E.2") -> AttentionInstance:
     A, B = _pad_rows(ov.A, n), _pad_rows(ov.B, n)
     m = ov.dim
     sb, sg = choose_parameters(n, shape)
-    k = math.isqrt(2 * m + 1)
-    k += k * k < 2 * m + 1
+    k = side(m)
     d = k * k
     N = 2 * n
     Q = np.zeros((N, d))

@@ -26,8 +26,6 @@ on mpmath object arrays):
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .. import formulas as F
@@ -36,18 +34,6 @@ from .. import validate
 
 # --------------------------------------------------------------------------
 # argument checking
-
-
-def _count(name, value, upper=None, upper_name="n"):
-    """A positive integer (not bool), at most ``upper``; else TypeError/ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected a positive integer, got {value!r}")
-    value = int(value)
-    if value < 1:
-        raise ValueError(f"{name}: must be at least 1, got {value}")
-    if upper is not None and value > upper:
-        raise ValueError(f"{name}: must be at most {upper_name} = {upper}, got {value}")
-    return value
 
 
 def _setup(A1, A2, A3, E, X, Y, scale):
@@ -223,7 +209,7 @@ def random_features_gradient(A1, A2, A3, E, X, Y, *, features, seed=0, orthogona
     ``seed`` (an int or a numpy Generator) and moved into the inputs' number system.
     """
     ns, dims, (A1, A2, A3, E, X, Y), s = _setup(A1, A2, A3, E, X, Y, scale)
-    m = _count("features", features)
+    m = validate.integer("features", features)
     root = s ** (ns.scalar(1) / ns.scalar(2))
     W = ns.asarray(gaussian_directions(dims["d"], m, seed, orthogonal))
     op = random_feature_factors(ns, (A1 @ X) * root, A2 * root, W)
@@ -243,6 +229,10 @@ def svd_of_f(A1, A2, A3, E, X, Y, *, scale=None):
     """(U, S, Vt), the SVD of f(x) (Definition 3.4), for reuse across ranks in svd_gradient."""
     ns, dims, (A1, A2, A3, E, X, Y), s = _setup(A1, A2, A3, E, X, Y, scale)
     _float_only(ns, "svd_of_f")
+    return _svd_of_f(ns, A1, A2, X, s)
+
+
+def _svd_of_f(ns, A1, A2, X, s):
     return ns.xp.linalg.svd(exact_f(ns, A1, A2, X, s), full_matrices=False)
 
 
@@ -262,9 +252,9 @@ def svd_gradient(A1, A2, A3, E, X, Y, *, rank, svd=None, scale=None):
     """
     ns, dims, (A1, A2, A3, E, X, Y), s = _setup(A1, A2, A3, E, X, Y, scale)
     _float_only(ns, "svd_gradient")
-    k = _count("rank", rank, dims["n"])
+    k = validate.integer("rank", rank, maximum=dims["n"], maximum_name="n")
     if svd is None:
-        svd = ns.xp.linalg.svd(exact_f(ns, A1, A2, X, s), full_matrices=False)
+        svd = _svd_of_f(ns, A1, A2, X, s)
     elif len(svd) != 3 or svd[0].shape != (dims["n"], dims["n"]):
         raise ValueError(f"svd: expected (U, S, Vt) of the n x n matrix f from svd_of_f, n = {dims['n']}")
     op = svd_factors(svd, k)
@@ -291,7 +281,7 @@ def topk_gradient(A1, A2, A3, E, X, Y, *, k, scale=None):
     """
     ns, dims, (A1, A2, A3, E, X, Y), s = _setup(A1, A2, A3, E, X, Y, scale)
     _float_only(ns, "topk_gradient")
-    k = _count("k", k, dims["n"])
+    k = validate.integer("k", k, maximum=dims["n"], maximum_name="n")
     op = topk_factors(ns, F.scores(ns, A1, A2, X, s), k)
     return backward_sparse(ns, op, A1, A2, F.h(ns, A3, Y), E, s)
 
@@ -307,5 +297,5 @@ def polynomial_gradient(A1, A2, A3, E, X, Y, *, degree, basis="chebyshev", scale
     binom(degree + d, d).
     """
     from ..fast import gradient_fixed_degree
-    degree = _count("degree", degree)
+    degree = validate.integer("degree", degree)
     return gradient_fixed_degree(A1, A2, A3, E, X, Y, degree=degree, basis=basis, scale=scale)

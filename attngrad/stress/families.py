@@ -9,7 +9,7 @@ Theorem 1.5 (B = omega(sqrt(log n)): no truly sub-quadratic algorithm under SETH
 * ``sweep``   -- the same random sign entries with B swept through sqrt(ln n).
 * ``planted`` -- random +-1 vectors with one planted near pair (Hamming distance 1, the
   unique closest pair), the shape of the hard close-pair instances behind Lemma E.2.
-* ``reduction`` -- the instances of the SETH reduction (attngrad.hard), if present.
+* ``reduction`` -- the instances of the SETH reduction (attngrad.hard, see .reduction).
 
 All arrays are numpy float64, generated from a numpy Generator.
 """

@@ -12,17 +12,17 @@
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 import math
 import os
-import platform
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import validate
 from ..backend import to_float64
+from ..machine import cpu_model, gpu_name
 from . import approximators as ap
 from . import families as fam
 
@@ -64,26 +64,6 @@ BUILTIN = {
 }
 
 
-def load_callable(spec, argname="--methods"):
-    """The function named by ``module:function`` (ValueError/TypeError naming ``argname``)."""
-    module, sep, attr = spec.partition(":")
-    if not sep or not module or not attr:
-        raise ValueError(f"{argname}: {spec!r} is neither a built-in method "
-                         f"({', '.join(BUILTIN)}) nor of the form module:function")
-    try:
-        mod = importlib.import_module(module)
-    except ImportError as exc:
-        raise ValueError(f"{argname}: cannot import module {module!r} of {spec!r}: {exc}") from exc
-    obj = mod
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ValueError(f"{argname}: module {module!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise TypeError(f"{argname}: {spec!r} is not callable (it is a {type(obj).__name__})")
-    return obj
-
-
 def resolve_method(spec, budgets=None):
     """A :class:`Method` from a built-in name or ``module:function``.
 
@@ -95,7 +75,8 @@ def resolve_method(spec, budgets=None):
         if budgets is not None:
             entry["budgets"] = tuple(budgets)
         return Method(spec, **entry)
-    fn = load_callable(spec)
+    fn = validate.load_callable("--methods", spec,
+                                hint=f" (nor a built-in method: {', '.join(BUILTIN)})")
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):
@@ -208,10 +189,8 @@ class _Device:
 
     def describe(self):
         if self.cp is None:
-            return f"cpu ({platform.machine()}, {os.cpu_count()} cores)"
-        props = self.cp.cuda.runtime.getDeviceProperties(self.cp.cuda.Device().id)
-        name = props["name"]
-        return "gpu (" + (name.decode() if isinstance(name, bytes) else str(name)) + ")"
+            return f"cpu ({cpu_model()}, {os.cpu_count()} cores)"
+        return f"gpu ({gpu_name(self.cp)})"
 
 
 def _error(g_tilde, g_exact, d, name):
