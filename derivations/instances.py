@@ -86,6 +86,41 @@ def symbolic_instance(n, d):
     return {k: mat(k.lower(), *s[k]) for k in NAMES}
 
 
+def instance(kind, n, d, seed):
+    """A dyadic instance ("dyadic" or "random") or an adversarial one (see adversarial_instance)."""
+    if kind in ("dyadic", "random"):
+        return dyadic_instance(n, d, seed=seed)
+    return adversarial_instance(n, d, seed=seed, kind=kind)
+
+
+def label(kind, n, d, seed):
+    return f"{kind} n={n} d={d} seed={seed}"
+
+
+# SymPy counterparts of attngrad.kron / attngrad.vec, written from the paper's index maps
+# (0-based here) and independent of the library's broadcasting code.
+
+def sym_kron(X, Y):
+    """X (x) Y with the index map (row (j0-1) n1 + j1, column (i0-1) m1 + i1)."""
+    return sympy.Matrix(X.rows * Y.rows, X.cols * Y.cols,
+                        lambda r, c: X[r // Y.rows, c // Y.cols] * Y[r % Y.rows, c % Y.cols])
+
+
+def sym_vec(M):
+    """Row-major vec (stacks the rows): the convention under which Fact 3.8 holds."""
+    return sympy.Matrix(M.rows * M.cols, 1, list(M))  # list(M) is row-major in SymPy
+
+
+def sym_vec_colmajor(M):
+    """Column-major vec (stacks the columns), for showing that Fact 3.8 fails with it."""
+    return sympy.Matrix(M.rows * M.cols, 1, list(M.T))
+
+
+def sym_unvec(v, rows, cols):
+    """Inverse of :func:`sym_vec`."""
+    return sympy.Matrix(rows, cols, list(v))
+
+
 def args(inst):
     """The six arrays in the order of attngrad.loss / attngrad.gradient."""
     return tuple(inst[k] for k in NAMES)

@@ -24,25 +24,10 @@ import sympy
 from attngrad.kron import kron
 
 from .core import Erratum, Statement, Step
+from .instances import sym_kron
 
 # ---------------------------------------------------------------------------
 # shared SymPy functions (0-based Python indices; the paper's are 1-based)
-
-
-def sym_kron(X, Y):
-    """X (x) Y with the corrected index map (row (j0-1) n1 + j1, column (i0-1) m1 + i1)."""
-    return sympy.Matrix(X.rows * Y.rows, X.cols * Y.cols,
-                        lambda r, c: X[r // Y.rows, c // Y.cols] * Y[r % Y.rows, c % Y.cols])
-
-
-def sym_vec(M):
-    """Row-major vec (stacks the rows): the convention under which Fact 3.8 holds."""
-    return sympy.Matrix(M.rows * M.cols, 1, list(M))  # list(M) is row-major in SymPy
-
-
-def sym_unvec(v, rows, cols):
-    """Inverse of :func:`sym_vec`."""
-    return sympy.Matrix(rows, cols, list(v))
 
 
 def sym_canonical(M):

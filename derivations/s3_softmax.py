@@ -33,41 +33,29 @@ import attngrad
 from attngrad.kron import kron, unvec, vec
 
 from .core import Statement, Step
-from .instances import adversarial_instance, as_float64, as_mpmath, dyadic_instance, \
-    symbolic_instance
-from .s3_notation import sym_canonical, sym_kron, sym_matrix, sym_unvec, sym_vec
+from .instances import (as_float64, as_mpmath, instance, label, sym_kron, sym_unvec, sym_vec,
+                        symbolic_instance)
+from .s3_notation import sym_canonical, sym_matrix
 
 # ---------------------------------------------------------------------------
 # instances
 
 SYM_SIZES = ((2, 1), (2, 2), (3, 1), (3, 2))
 
-# (kind, n, d, seed): "dyadic" is dyadic_instance, the rest adversarial_instance(kind=...)
+# (kind, n, d, seed) for instances.instance: "dyadic", or an adversarial kind
 CASES = (("dyadic", 8, 2, 11), ("dyadic", 64, 3, 12), ("peaked", 32, 2, 13),
          ("flat", 16, 2, 14), ("large", 64, 2, 15), ("rankone", 32, 3, 16))
 
 
-def integer_instance(case):
-    kind, n, d, seed = case
-    if kind == "dyadic":
-        return dyadic_instance(n, d, seed=seed)
-    return adversarial_instance(n, d, seed=seed, kind=kind)
-
-
-def case_label(case):
-    kind, n, d, seed = case
-    return f"{kind} n={n} d={d} seed={seed}"
-
-
 def entry_bound(case):
     """B = the largest |entry| of the six inputs (exact, from the integer numerators)."""
-    nums, bits = integer_instance(case)
+    nums, bits = instance(*case)
     return max(int(np.abs(v).max()) for v in nums.values()) / 2 ** bits
 
 
 def max_score(case):
     """max |A1 X A2^T| computed exactly in integers (a precondition, not a result)."""
-    nums, bits = integer_instance(case)
+    nums, bits = instance(*case)
     S = (nums["A1"].astype(object) @ nums["X"].astype(object)) @ nums["A2"].T.astype(object)
     return max(abs(int(v)) for v in S.reshape(-1)) / 2 ** (3 * bits)
 
@@ -126,7 +114,7 @@ def exp_finite_cases():
 def mp_blocks(case, dps):
     """Per-block quantities of Definitions 3.2-3.7 at ``dps`` digits, as n x n / n x d arrays."""
     with mpmath.workdps(dps):
-        inst = as_mpmath(integer_instance(case))
+        inst = as_mpmath(instance(*case))
         A1, A2, A3, E, X, Y = (inst[k] for k in ("A1", "A2", "A3", "E", "X", "Y"))
         n, d = A1.shape
         ns = attngrad.get_namespace(A1=A1)
@@ -169,7 +157,7 @@ def mp_route(name):
         cases = []
         for case in CASES:
             b = mp_blocks(case, mpmath.mp.dps)
-            cases.append((case_label(case), b[name], lib(name, b["inst"])))
+            cases.append((label(*case), b[name], lib(name, b["inst"])))
         return cases
     return compute
 
@@ -181,7 +169,7 @@ def float64_route(name, cases):
             # reference: the per-block definitions at 50 digits (not attngrad's own mpmath run,
             # so a formula error shared by both number systems cannot cancel out)
             ref = mp_blocks(case, mpmath.mp.dps)[name]
-            out.append((case_label(case), lib(name, as_float64(integer_instance(case))),
+            out.append((label(*case), lib(name, as_float64(instance(*case))),
                         np.asarray(attngrad.to_float64(ref))))
         return out
     return compute
@@ -191,16 +179,16 @@ def _scores_exact():
     """Precondition of the float64 bounds: float64 A1 X A2^T and A3 Y are exact on CASES."""
     out = []
     for case in CASES:
-        nums, bits = integer_instance(case)
+        nums, bits = instance(*case)
         f64 = as_float64((nums, bits))
         S64 = (f64["A1"] @ f64["X"]) @ f64["A2"].T
         H64 = f64["A3"] @ f64["Y"]
         o = lambda M: M.astype(object)  # noqa: E731
         S = (o(nums["A1"]) @ o(nums["X"])) @ o(nums["A2"]).T
         H = o(nums["A3"]) @ o(nums["Y"])
-        out.append((case_label(case) + " S", [Fraction(float(v)) for v in S64.reshape(-1)],
+        out.append((label(*case) + " S", [Fraction(float(v)) for v in S64.reshape(-1)],
                     [Fraction(int(v), 2 ** (3 * bits)) for v in S.reshape(-1)]))
-        out.append((case_label(case) + " A3 Y", [Fraction(float(v)) for v in H64.reshape(-1)],
+        out.append((label(*case) + " A3 Y", [Fraction(float(v)) for v in H64.reshape(-1)],
                     [Fraction(int(v), 2 ** (2 * bits)) for v in H.reshape(-1)]))
     return out
 

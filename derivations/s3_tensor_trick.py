@@ -18,21 +18,10 @@ import attngrad
 from attngrad.kron import kron, vec
 
 from .core import Erratum, Statement, Step
-from .instances import as_mpmath, as_sympy, dyadic_instance, symbolic_instance
+from .instances import (as_mpmath, as_sympy, dyadic_instance, instance, sym_kron, sym_vec,
+                        sym_vec_colmajor, symbolic_instance)
+from .instances import label as case_label
 from .s3_notation import sym_canonical
-
-
-def _sym_vec_rowmajor(M):
-    return sympy.Matrix(M.rows * M.cols, 1, list(M))  # sympy's list(M) is row-major
-
-
-def _sym_vec_colmajor(M):
-    return sympy.Matrix(M.rows * M.cols, 1, list(M.T))
-
-
-def _sym_kron(X, Y):
-    return sympy.Matrix(X.rows * Y.rows, X.cols * Y.cols,
-                        lambda r, c: X[r // Y.rows, c // Y.cols] * Y[r % Y.rows, c % Y.cols])
 
 
 def _fact_3_8_symbolic(vecfn):
@@ -41,7 +30,7 @@ def _fact_3_8_symbolic(vecfn):
         for n, d in ((2, 1), (2, 2), (3, 2)):
             s = symbolic_instance(n, d)
             A1, A2, X = s["A1"], s["A2"], s["X"]
-            cases.append((f"n={n},d={d}", vecfn(A1 * X * A2.T), _sym_kron(A1, A2) * vecfn(X)))
+            cases.append((f"n={n},d={d}", vecfn(A1 * X * A2.T), sym_kron(A1, A2) * vecfn(X)))
         return cases
     return compute
 
@@ -61,8 +50,8 @@ def _fact_3_8_colmajor_needs_swap():
     for n, d in ((2, 1), (2, 2), (3, 2)):
         s = symbolic_instance(n, d)
         A1, A2, X = s["A1"], s["A2"], s["X"]
-        cases.append((f"n={n},d={d}", _sym_vec_colmajor(A1 * X * A2.T),
-                      _sym_kron(A2, A1) * _sym_vec_colmajor(X)))
+        cases.append((f"n={n},d={d}", sym_vec_colmajor(A1 * X * A2.T),
+                      sym_kron(A2, A1) * sym_vec_colmajor(X)))
     return cases
 
 
@@ -81,8 +70,8 @@ def _fact_3_8_colmajor_fails():
              ("dyadic n=3 d=2 seed=5", as_sympy(dyadic_instance(3, 2, seed=5)))]
     for label, inst in insts:
         A1, A2, X = inst["A1"], inst["A2"], inst["X"]
-        lhs = _sym_vec_colmajor(A1 * X * A2.T)
-        rhs = _sym_kron(A1, A2) * _sym_vec_colmajor(X)
+        lhs = sym_vec_colmajor(A1 * X * A2.T)
+        rhs = sym_kron(A1, A2) * sym_vec_colmajor(X)
         differing = sum(1 for a, b in zip(lhs, rhs) if a != b)
         cases.append((label, 1, differing))
     return cases
@@ -94,7 +83,7 @@ FACT_3_8 = Statement(
     printed="Fact 3.8 (tensor trick): vec(A1 X A2^T) = A x with A = A1 (x) A2 and x = vec(X).",
     steps=[
         Step("row-major vec", "vec stacks rows: both sides at symbolic n in {2,3}, d in {1,2}",
-             "symbolic", _fact_3_8_symbolic(_sym_vec_rowmajor)),
+             "symbolic", _fact_3_8_symbolic(sym_vec)),
         Step("attngrad.kron", "attngrad.kron / attngrad.vec agree at n = 16, 64 (50 digits)",
              "mpmath", _fact_3_8_mpmath),
         Step("column-major vec fails", "the vec convention is not stated; with column-major "
@@ -126,10 +115,10 @@ def _fact_3_9_symbolic():
     s = symbolic_instance(2, 2)
     A1, A2, X = s["A1"], s["A2"], s["X"]
     lhs = (A1 * X * A2.T).applyfunc(sympy.exp)
-    A = _sym_kron(A1, A2)
-    rhs = (A * _sym_vec_rowmajor(X)).applyfunc(sympy.exp)
-    return [("vec", _sym_vec_rowmajor(lhs), rhs),
-            ("row j0=1", lhs[0, :].T, (A[0:2, :] * _sym_vec_rowmajor(X)).applyfunc(sympy.exp))]
+    A = sym_kron(A1, A2)
+    rhs = (A * sym_vec(X)).applyfunc(sympy.exp)
+    return [("vec", sym_vec(lhs), rhs),
+            ("row j0=1", lhs[0, :].T, (A[0:2, :] * sym_vec(X)).applyfunc(sympy.exp))]
 
 
 FACT_3_9 = Statement(
@@ -164,7 +153,7 @@ def _sym_residuals(n, d, *, divide_x_by=1):
     n x d matrix, with x = vec(X) / divide_x_by."""
     s = symbolic_instance(n, d)
     A1, A2, A3, E, X, Y = (s[k] for k in ("A1", "A2", "A3", "E", "X", "Y"))
-    A, x = _sym_kron(A1, A2), _sym_vec_rowmajor(X) / divide_x_by
+    A, x = sym_kron(A1, A2), sym_vec(X) / divide_x_by
     R = sympy.zeros(n, d)
     for j0 in range(n):
         e = (A[j0 * n:(j0 + 1) * n, :] * x).applyfunc(sympy.exp)
@@ -279,9 +268,8 @@ def _lemma_3_10_step4_symbolic():
 @lru_cache(maxsize=None)
 def _mp_terms(case, divide_x_by, dps):
     """Per-block terms of the proof's 2nd line at ``dps`` digits, x = vec(X) / divide_x_by."""
-    from .s3_softmax import integer_instance
     with mpmath.workdps(dps):
-        inst = as_mpmath(integer_instance(case))
+        inst = as_mpmath(instance(*case))
         A1, A2, A3, E, X, Y = (inst[k] for k in ("A1", "A2", "A3", "E", "X", "Y"))
         n, d = A1.shape
         ns = attngrad.get_namespace(A1=A1)
@@ -298,14 +286,14 @@ def _mp_terms(case, divide_x_by, dps):
 
 
 def _lemma_3_10_mp(which):
-    from .s3_softmax import CASES, case_label, integer_instance, mp_blocks
+    from .s3_softmax import CASES, mp_blocks
 
     def compute():
         out = []
         for case in CASES:
-            inst = as_mpmath(integer_instance(case))
+            inst = as_mpmath(instance(*case))
             args = [inst[k] for k in ("A1", "A2", "A3", "E", "X", "Y")]
-            label = case_label(case)
+            label = case_label(*case)
             if which == "step 2":
                 out.append((label, attngrad.loss(*args, scale=1), np.sum(_mp_terms(case, 1, mpmath.mp.dps))))
             elif which == "step 3":
@@ -344,15 +332,15 @@ def _lemma_3_10_sym_with_d():
 
 
 def _lemma_3_10_float64():
-    from .s3_softmax import CASES, case_label, integer_instance
+    from .s3_softmax import CASES
     from .instances import as_float64
     out = []
     for case in CASES:
         names = ("A1", "A2", "A3", "E", "X", "Y")
-        f64 = as_float64(integer_instance(case))
+        f64 = as_float64(instance(*case))
         # reference: the per-block terms of the proof's 2nd line at 50 digits (independent
         # of attngrad's formulas), rounded to float64
-        out.append((case_label(case), attngrad.loss(*(f64[k] for k in names), scale=1),
+        out.append((case_label(*case), attngrad.loss(*(f64[k] for k in names), scale=1),
                     float(np.sum(_mp_terms(case, 1, mpmath.mp.dps)))))
     return out
 

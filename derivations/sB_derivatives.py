@@ -53,8 +53,7 @@ import attngrad
 from attngrad.kron import kron
 
 from .core import Erratum, Statement, Step
-from .instances import (adversarial_instance, args, as_mpmath, dyadic_instance,
-                        symbolic_instance)
+from .instances import args, as_mpmath, instance, label, sym_kron, symbolic_instance
 
 SIZES = ((2, 1), (2, 2), (3, 1), (3, 2))  # symbolic (n, d)
 
@@ -73,12 +72,6 @@ FD_STEP_EXP = -100           # step 2^-100: x_i +- step is exact for dyadic x
 
 # ---------------------------------------------------------------------------
 # symbolic side
-
-
-def _sym_kron(P, Q):
-    """Kronecker product as printed in Section 3.1 (0-based indices)."""
-    return sympy.Matrix(P.rows * Q.rows, P.cols * Q.cols,
-                        lambda r, c: P[r // Q.rows, c // Q.cols] * Q[r % Q.rows, c % Q.cols])
 
 
 def _dot(a, b):
@@ -106,7 +99,7 @@ class _Sym:
         A1, A2, A3, E, X, Y = (s[k] for k in ("A1", "A2", "A3", "E", "X", "Y"))
         self.xs = list(X)                      # x = vec(X): sympy's list(M) is row-major
         self.x = sympy.Matrix(self.xs)
-        self.A = _sym_kron(A1, A2)             # n^2 x d^2
+        self.A = sym_kron(A1, A2)             # n^2 x d^2
         self.H = (A3 * Y).applyfunc(sympy.expand)   # h(y), n x d (Def 3.5)
         self.E = E
         M = (A1 * X * A2.T).applyfunc(sympy.expand)  # scores, matrix form
@@ -255,18 +248,6 @@ def _definitions(A, x, n, H, E):
     return {"x": x.copy(), "S": S, "u": u, "alpha": alpha, "f": f, "fh": fh, "c": c, "L": L}
 
 
-def _instance(key):
-    kind, n, d, seed = key
-    if kind == "random":
-        return dyadic_instance(n, d, seed=seed)
-    return adversarial_instance(n, d, seed=seed, kind=kind)
-
-
-def _key_label(key):
-    kind, n, d, seed = key
-    return f"{kind} n={n} d={d} seed={seed}"
-
-
 @lru_cache(maxsize=None)
 def _finite_differences(key):
     """Central differences d/dx_i of every definition, at FD_DPS digits, for all i.
@@ -275,7 +256,7 @@ def _finite_differences(key):
     """
     kind, n, d, seed = key
     with mpmath.workdps(FD_DPS):
-        inst = as_mpmath(_instance(key))
+        inst = as_mpmath(instance(*key))
         A1, A2, A3, E, X, Y = args(inst)
         A = _kron_literal(A1, A2)                   # n^2 x d^2
         H = A3 @ Y                                  # Def 3.5: column i0 is A3 Y_{*,i0}
@@ -307,7 +288,7 @@ class _Printed:
 
     def __init__(self, key):
         kind, n, d, seed = key
-        inst = as_mpmath(_instance(key))
+        inst = as_mpmath(instance(*key))
         self.args = args(inst)
         A1, A2, A3, E, X, Y = self.args
         self.n, self.d = n, d
@@ -381,7 +362,7 @@ def _numeric(part, fd_name):
         for key in INSTANCES:
             fd = _finite_differences(key)[fd_name]
             rhs = getattr(_printed(key), part)()
-            cases.append((_key_label(key), fd, rhs))
+            cases.append((label(*key), fd, rhs))
         return cases
     return compute
 
@@ -391,7 +372,7 @@ def _numeric_part1():
     for key in INSTANCES:
         d = key[2]
         eye = attngrad.to_mpmath(np.eye(d * d, dtype=np.int64))
-        cases.append((_key_label(key), _finite_differences(key)["x"], eye))
+        cases.append((label(*key), _finite_differences(key)["x"], eye))
     return cases
 
 
@@ -433,7 +414,7 @@ def _preamble_shape(printed):
             _, n, d, _ = key
             Ab = _printed(key).Ab
             want = (n, d) if printed else (n, d * d)
-            cases.append((_key_label(key), (Ab.shape[1], Ab.shape[2]), want))
+            cases.append((label(*key), (Ab.shape[1], Ab.shape[2]), want))
         return cases
     return compute
 
@@ -788,14 +769,14 @@ def _sum_part8():
 
 def _sum_vs_gradient(method):
     def compute():
-        return [(_key_label(key), total,
+        return [(label(*key), total,
                  attngrad.gradient(*P.args, method=method, scale=1).reshape(-1))
                 for key, P, total in _sum_part8()]
     return compute
 
 
 def _sum_vs_loss_fd():
-    return [(_key_label(key), total, _finite_differences(key)["loss"])
+    return [(label(*key), total, _finite_differences(key)["loss"])
             for key, P, total in _sum_part8()]
 
 

@@ -47,7 +47,7 @@ from attngrad.backend import MpmathNamespace, Namespace
 from attngrad.kron import kron, vec
 
 from .core import Erratum, Statement, Step
-from .instances import adversarial_instance, as_mpmath, dyadic_instance, symbolic_instance
+from .instances import as_mpmath, instance, sym_kron, symbolic_instance
 
 SYM_SIZES = ((2, 1), (2, 2), (3, 1), (3, 2))
 DERIV_SIZES = SYM_SIZES   # where SymPy differentiates L
@@ -100,11 +100,6 @@ def _mat(a):
     return sympy.Matrix(a.shape[0], a.shape[1], list(a.reshape(-1)))
 
 
-def _sym_kron(P, Q):
-    return sympy.Matrix(P.rows * Q.rows, P.cols * Q.cols,
-                        lambda r, c: P[r // Q.rows, c // Q.cols] * Q[r % Q.rows, c % Q.cols])
-
-
 def _dot(a, b):
     return sum((a[k] * b[k] for k in range(a.rows)), sympy.Integer(0))
 
@@ -124,7 +119,7 @@ class SymCtx:
             s[k] for k in ("A1", "A2", "A3", "E", "X", "Y"))
         self.xs = list(self.X)                      # row-major vec
         self.x = sympy.Matrix(self.xs)
-        self.A = _sym_kron(self.A1, self.A2)
+        self.A = sym_kron(self.A1, self.A2)
         self.H = (self.A3 * self.Y).applyfunc(sympy.expand)
         self.Aj, self.f, self.rep, self.W = [], [], {}, []
         for j0 in range(n):
@@ -207,7 +202,7 @@ def _sym_cases(pair, sizes=SYM_SIZES, rows=True):
 # ---------------------------------------------------------------------------
 # mpmath side
 
-# (kind, n, d, seed): "dyadic" is dyadic_instance, the rest adversarial_instance(kind=...)
+# (kind, n, d, seed) for instances.instance: "dyadic", or an adversarial kind
 MP_CASES = (("dyadic", 2, 1, 31), ("dyadic", 16, 3, 32), ("flat", 16, 2, 35),
             ("peaked", 32, 2, 34), ("rankone", 32, 3, 37), ("dyadic", 64, 2, 33),
             ("large", 64, 2, 36))
@@ -228,8 +223,7 @@ class MpCase:
 
     def __init__(self, case):
         kind, n, d, seed = case
-        ints = (dyadic_instance(n, d, seed=seed) if kind == "dyadic"
-                else adversarial_instance(n, d, seed=seed, kind=kind))
+        ints = instance(kind, n, d, seed)
         self.n, self.d = n, d
         self._lib = {}
         with mpmath.workdps(50):
