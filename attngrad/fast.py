@@ -620,6 +620,9 @@ def _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block):
     coef = _coef_vector(ns, poly, plan)
     G, info = _grad_core(ns, A1, A2, A3, E, X, Y, s, poly, plan, coef, block)
     _finite(ns, "gradient(method='fast')", G)
+    if math.isnan(poly.rel_error):  # an uncertified polynomial: no bound to compute
+        return FastResult(G, math.nan, poly.degree, k, poly.basis,
+                          (float(poly.lo), float(poly.hi)), math.nan, math.nan, {"d": d})
     eta, PabsF, Nn = _eta(inst, poly.rel_error, poly.abs_sum, poly.degree, k,
                           info["nblocks"], info["block"], poly.coeffs)
     what = "gradient(method='fast')"
@@ -641,7 +644,7 @@ def _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block):
 
 
 def gradient_fixed_degree(A1, A2, A3, E, X, Y, *, degree, basis="chebyshev", interval=None,
-                          scale=None, return_info=False, block=None):
+                          scale=None, return_info=False, block=None, certify=True):
     """The same algorithm at a fixed polynomial degree, without certification.
 
     degree:   the degree g of P (rank k1 = binom(g + d, d), see :func:`rank_for`).
@@ -649,9 +652,12 @@ def gradient_fixed_degree(A1, A2, A3, E, X, Y, *, degree, basis="chebyshev", int
               proven score interval [-R, R], R = max||q_i|| max||k_j||.
     Returns the d x d gradient, or with ``return_info=True`` a :class:`FastResult` whose
     ``bound`` is the certified bound when the default interval is used and ``nan`` otherwise
-    (rank in ``.rank``).
+    (rank in ``.rank``). ``certify=False`` skips the polynomial's interval-arithmetic
+    certificate and the bound (``bound`` is nan): the cost of the algorithm alone.
     """
     validate.integer("degree", degree, minimum=0)
+    if not isinstance(certify, bool):
+        raise TypeError(f"certify: expected True or False, got {certify!r}")
     _check_opts(basis, DEFAULT_MAX_RANK, block)
     ns, dims, (A1, A2, A3, E, X, Y) = validate.loss_args(A1, A2, A3, E, X, Y)
     d = dims["d"]
@@ -671,10 +677,10 @@ def gradient_fixed_degree(A1, A2, A3, E, X, Y, *, degree, basis="chebyshev", int
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"interval: need a radius R > 0 or a pair lo < hi, got {interval!r}")
         certified = lo <= -inst.R and hi >= inst.R
-    poly = exp_poly(basis, degree, lo, hi, _prec_of(ns))
+    # only a symmetric interval that covers every score is certified (else the bound is nan)
+    certified = certify and certified and lo == -hi
+    poly = exp_poly(basis, degree, lo, hi, _prec_of(ns), certify=certified)
     res = _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block)
-    if not certified or lo != -hi:
-        res.bound = math.nan
     res.interval = (lo, hi)
     return res if return_info else res.value
 

@@ -199,29 +199,32 @@ def _float_up(x):
 
 
 @lru_cache(maxsize=512)
-def _exp_poly_cached(basis, degree, lo, hi, prec):
+def _exp_poly_cached(basis, degree, lo, hi, prec, certified):
     work = max(prec, 53) + 64
     if basis == "taylor":
         raw = _taylor_coeffs(degree, lo, hi, work)
     else:
         raw = _chebyshev_coeffs(degree, lo, hi, work)
     coeffs = tuple(_round(a, prec) for a in raw)
+    if not certified:  # the bounds are nan: nothing is claimed
+        return ExpPoly(basis, degree, lo, hi, prec, coeffs, math.nan, math.nan)
     dps = max(40, int(prec * 0.302) + 20)
     rel, absum = certify(coeffs, lo, hi, dps=dps)
     return ExpPoly(basis, degree, lo, hi, prec, coeffs, rel, absum)
 
 
-def exp_poly(basis: str, degree: int, lo, hi, prec: int = 53) -> ExpPoly:
+def exp_poly(basis: str, degree: int, lo, hi, prec: int = 53, certify: bool = True) -> ExpPoly:
     """The degree-``degree`` approximation of exp on [lo, hi] with ``prec``-bit coefficients.
 
     lo, hi: numbers (float, int, str or mpf; taken exactly). Results are cached.
+    certify=False skips the interval-arithmetic certificate (rel_error, abs_sum are nan).
     """
     validate.choice("basis", basis, set(BASES))
     validate.integer("degree", degree, minimum=0)
     lo_m, hi_m = _exact(lo), _exact(hi)
     if not (mpmath.isfinite(lo_m) and mpmath.isfinite(hi_m)) or not lo_m < hi_m:
         raise ValueError(f"interval: need finite lo < hi, got [{lo}, {hi}]")
-    return _exp_poly_cached(basis, degree, lo_m, hi_m, int(prec))
+    return _exp_poly_cached(basis, degree, lo_m, hi_m, int(prec), bool(certify))
 
 
 def _exact(v):

@@ -327,3 +327,14 @@ def test_huge_entries_raise_approximation_error(factor):
             attngrad.gradient(*args, method="fast", eps=1e-3)
         with pytest.raises(attngrad.ApproximationError, match="eps"):
             attngrad.attention(args[0], args[1], args[2], method="fast", eps=1e-3)
+
+
+def test_fixed_degree_without_certificate_is_the_same_gradient():
+    """certify=False changes only what is claimed (no bound), never the value."""
+    args = make(24, 3, 5, 0.4, "uniform")
+    a = gradient_fixed_degree(*args, degree=4, return_info=True)
+    b = gradient_fixed_degree(*args, degree=4, return_info=True, certify=False)
+    assert np.array_equal(a.value, b.value)
+    assert math.isfinite(a.bound) and math.isnan(b.bound) and math.isnan(b.poly_rel_error)
+    with pytest.raises(TypeError, match="^certify"):
+        gradient_fixed_degree(*args, degree=4, certify="no")
