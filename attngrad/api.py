@@ -132,12 +132,7 @@ def attention(Q, K, V, *, scale=None, block=None, method="exact", **options):
     return _finite(ns, "attention", B.attention(ns, Q, K, Vv, s, block=block))
 
 
-_GRADIENTS = {
-    ("X", "exact"): F.gradient_exact_X,
-    ("X", "naive"): F.gradient_naive_X,
-    ("Y", "exact"): F.gradient_exact_Y,
-}
-_EXACT_BLOCKED = {"X": B.gradient_X, "Y": B.gradient_Y}
+_EXACT = {"X": B.gradient_X, "Y": B.gradient_Y}  # Lemma C.8 by row blocks
 
 
 def gradient(A1, A2, A3, E, X, Y, *, wrt="X", method="exact", scale=None, block=None,
@@ -166,10 +161,10 @@ def gradient(A1, A2, A3, E, X, Y, *, wrt="X", method="exact", scale=None, block=
         return gradient_fast(A1, A2, A3, E, X, Y, wrt=wrt, scale=scale, **options)
     if options:
         raise TypeError(f"gradient: unexpected keyword(s) {sorted(options)} for method={method!r}")
-    if (wrt, method) not in _GRADIENTS:
+    if method == "naive" and wrt != "X":
         raise ValueError(f"method: {method!r} is only available for wrt='X'")
     ns, dims, args = validate.loss_args(A1, A2, A3, E, X, Y)
     s = F.scale_value(ns, scale, dims["d"])
-    if method == "exact":
-        return _finite(ns, "gradient", _EXACT_BLOCKED[wrt](ns, *args, s, block=block))
-    return _finite(ns, "gradient", _GRADIENTS[(wrt, method)](ns, *args, s))
+    if method == "naive":
+        return _finite(ns, "gradient", F.gradient_naive_X(ns, *args, s))
+    return _finite(ns, "gradient", _EXACT[wrt](ns, *args, s, block=block))
