@@ -14,9 +14,7 @@
 """
 from __future__ import annotations
 
-import sys
 import tracemalloc
-import types
 
 import mpmath
 import numpy as np
@@ -28,6 +26,7 @@ import attngrad
 from attngrad import blocked
 from attngrad.backend import MpmathNamespace, NumpyNamespace
 
+from .conftest import CupyStandIn
 from .helpers import (ETA32, ETA64, NAMES, U32, U64, _Model, _Q, all_mpf, args, assert_within,
                       error_bounds, instance, instances, magnitudes, mp_tol)
 
@@ -159,34 +158,6 @@ def test_blocked_mpmath_matches_unblocked(spec):
 
 # --- the CuPy code path on the CPU (a stand-in module named cupy) -------------------------
 
-class _StandIn(np.ndarray):
-    """A numpy array the backend takes for a CuPy array (its type lives in module 'cupy')."""
-
-    def get(self):
-        return np.asarray(self)
-
-
-_StandIn.__module__ = "cupy"
-
-
-@pytest.fixture
-def cupy_stand_in(monkeypatch):
-    mod = types.ModuleType("cupy")
-
-    def wrap(fn):
-        return lambda *a, **k: np.asarray(fn(*a, **k)).view(_StandIn)
-
-    mod.ndarray = _StandIn
-    mod.asarray = wrap(lambda a, dtype=None: np.asarray(a, dtype=dtype))
-    mod.asnumpy = lambda a: np.asarray(a)
-    for name in ("zeros", "ones", "eye"):
-        setattr(mod, name, wrap(getattr(np, name)))
-    for name in ("exp", "isfinite", "all", "max", "maximum", "sum", "abs"):
-        setattr(mod, name, getattr(np, name))
-    monkeypatch.setitem(sys.modules, "cupy", mod)
-    return lambda a: np.asarray(a).view(_StandIn)
-
-
 @pytest.mark.parametrize("spec", [7, (7, 5)], ids=str)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_blocked_cupy_path_stays_on_the_device(cupy_stand_in, spec, dtype):
@@ -195,7 +166,7 @@ def test_blocked_cupy_path_stays_on_the_device(cupy_stand_in, spec, dtype):
     ref = _results(args(inst, lambda v: v.astype(dtype)), block=spec)
     for name, v in got.items():
         if name != "loss":
-            assert type(v) is _StandIn, (name, type(v))
+            assert type(v) is CupyStandIn, (name, type(v))
         assert v.dtype == dtype, name
         np.testing.assert_array_equal(np.asarray(v), ref[name], err_msg=name)
 

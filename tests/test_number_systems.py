@@ -12,8 +12,6 @@
 from __future__ import annotations
 
 import math
-import sys
-import types
 
 import mpmath
 import numpy as np
@@ -24,6 +22,7 @@ import attngrad
 from attngrad import backend, formulas
 
 from . import oracle
+from .conftest import CupyStandIn
 from .helpers import all_mpf, args, assert_within, error_bounds, instance, instances, to_mp
 
 
@@ -194,38 +193,6 @@ def test_to_float64_rounds_to_nearest():
 
 # --- the CuPy code path, on the CPU ----------------------------------------------------
 
-class _StandIn(np.ndarray):
-    """A numpy array that the backend takes for a CuPy array (its type lives in module 'cupy')."""
-
-    def get(self):
-        return np.asarray(self)
-
-
-_StandIn.__module__ = "cupy"
-
-
-def _stand_in_module():
-    mod = types.ModuleType("cupy")
-
-    def wrap(fn):
-        return lambda *a, **k: np.asarray(fn(*a, **k)).view(_StandIn)
-
-    mod.ndarray = _StandIn
-    mod.asarray = wrap(lambda a, dtype=None: np.asarray(a, dtype=dtype))
-    mod.asnumpy = lambda a: np.asarray(a)
-    for name in ("zeros", "ones", "eye"):
-        setattr(mod, name, wrap(getattr(np, name)))
-    for name in ("exp", "isfinite", "all", "max", "sum", "abs"):
-        setattr(mod, name, getattr(np, name))
-    return mod
-
-
-@pytest.fixture
-def cupy_stand_in(monkeypatch):
-    monkeypatch.setitem(sys.modules, "cupy", _stand_in_module())
-    return lambda a: np.asarray(a).view(_StandIn)
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_cupy_path_keeps_arrays_on_the_device(cupy_stand_in, dtype):
     inst = instance(4, 3, seed=5)
@@ -233,7 +200,7 @@ def test_cupy_path_keeps_arrays_on_the_device(cupy_stand_in, dtype):
     ref = every_result(args(inst, lambda v: v.astype(dtype)))
     for name, v in res.items():
         if name != "loss":
-            assert type(v) is _StandIn, (name, type(v))
+            assert type(v) is CupyStandIn, (name, type(v))
         assert v.dtype == dtype, name
         np.testing.assert_array_equal(np.asarray(v), ref[name], err_msg=name)
     assert attngrad.to_float64(res["f"]).dtype == np.float64
