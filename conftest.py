@@ -1,26 +1,14 @@
 """Shared pytest options: --runslow enables tests marked slow; tests marked gpu are skipped
 unless CuPy imports and sees a CUDA device."""
-import importlib.util
 import os
 
 import pytest
 
+from attngrad.machine import gpu_unavailable
+
 
 def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", help="run tests marked slow")
-
-
-def gpu_unavailable():
-    """Why tests marked gpu cannot run here, or None if CuPy sees a CUDA device."""
-    if importlib.util.find_spec("cupy") is None:
-        return "gpu: CuPy is not installed (pip install '.[gpu]')"
-    try:
-        import cupy
-
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as e:  # noqa: BLE001 - no driver, no device, broken install
-        return f"gpu: CuPy cannot use a CUDA device ({type(e).__name__}: {e})"
-    return None if count > 0 else "gpu: CuPy found no CUDA device"
 
 
 def pytest_collection_modifyitems(config, items):

@@ -16,7 +16,8 @@ derivations/sD_fast.py):
   so U4 = diag(r~) U1, V4 = V1, k4 = k1.
 * Theorem D.6: g~ = s A1^T (U3 V3^T - U4 V4^T) A2. The row-wise Kronecker products are
   never formed: A1^T U3 V3^T A2 = sum_m (A1 o c~_{*,m})^T U1 . V1^T (h_{*,m} o A2), and all
-  sums over rows run in blocks, so memory is O(b k1 + n d + k1 d^2) for a block of b rows.
+  sums over rows run in blocks (the d^2 columns h_{*,m} o A2 too), so memory is
+  O(b (k1 + d^2) + n d + k1 d^2) for a block of b rows.
   No n x n matrix is formed. Time O(n k1 d^2).
 
 Certified error (``eps`` means ||g~ - dL/dX||_inf <= eps, as in Definition 1.4): see
@@ -52,7 +53,9 @@ from .errors import ApproximationError
 from .poly import BASES, ExpPoly, exp_poly, grid_radius, rel_error_estimate
 
 DEFAULT_MAX_RANK = 32768
-_BLOCK_ENTRIES = 1 << 18  # entries of one block of features (2 MiB in float64)
+# entries of one k1 x b block of features: cache-sized on the CPU (2 MiB in float64); on a GPU
+# large (256 MiB), since each block costs a fixed number of kernel launches
+_BLOCK_ENTRIES = {"numpy": 1 << 18, "mpmath": 1 << 18, "cupy": 1 << 25}
 _SLACK = 1.0 + 1e-6
 
 
@@ -138,7 +141,8 @@ def features(ns, Z, plan, coef=None):
     xp = ns.xp
     exps, levels, _ = plan
     ZT = Z.T
-    out = ns.ones((len(exps), Z.shape[0]))
+    out = xp.empty((len(exps), Z.shape[0]), dtype=ns.dtype)  # every row is written below
+    out[0:1] = ns.ones((1, Z.shape[0]))
     pstart = 0
     for start, groups in levels:
         pos = start
@@ -161,9 +165,10 @@ def _coef_vector(ns, poly: ExpPoly, plan):
     return ns.asarray(np.array([float(v) for v in vals], dtype=np.float64))
 
 
-def _blocking(n, k, block=None):
+def _blocking(ns, n, k, block=None):
     """(number of blocks, rows per block) for n rows of k features; ``block`` overrides."""
-    b = block or int(max(64, min(n, _BLOCK_ENTRIES // max(k, 1))))
+    entries = _BLOCK_ENTRIES.get(ns.name, _BLOCK_ENTRIES["numpy"])
+    b = block or int(max(64, min(n, entries // max(k, 1))))
     return -(-n // b), b
 
 
@@ -202,31 +207,53 @@ def _scaled_up(x, e):
     return math.nextafter(math.ldexp(x, -e), math.inf)
 
 
-def _check_range(what, named):
+def _scaled_up_rows(xb, x, e):
+    """:func:`_scaled_up` of every entry of a float64 array x >= 0 (on its own device)."""
+    return xb.nextafter(xb.ldexp(x, -e), math.inf)
+
+
+def _check_range(what, named, xb=np):
     """The float64 evaluation of the bound multiplies up to two scalars (>= 2^-200) and seven
     magnitudes; it cannot underflow if every non-zero magnitude is >= 2^-80. Smaller ones are
-    refused (ApproximationError) rather than certified wrongly."""
+    refused (ApproximationError) rather than certified wrongly. ``named`` maps names to
+    non-negative floats or float64 arrays (numpy or CuPy)."""
     for name, a in named.items():
-        a = np.abs(np.asarray(a, dtype=np.float64))
-        nz = a[a != 0]
-        if nz.size and float(np.min(nz)) < _MAG_MIN:
+        if isinstance(a, (int, float)):
+            low = float(a) if a != 0 else math.inf
+        elif a.size == 0:
+            continue
+        else:
+            low = float(xb.where(a != 0, a, math.inf).min())
+        if low < _MAG_MIN:
             raise ApproximationError(
-                f"{what}: cannot certify: {name} has a non-zero magnitude {float(np.min(nz)):.3g} "
+                f"{what}: cannot certify: {name} has a non-zero magnitude {low:.3g} "
                 f"< 2^-80, where floating-point underflow (subnormals) escapes the rounding bound "
                 f"evaluated in float64; needed: rescale the inputs")
 
 
-def _to64_checked(ns, a, name, what):
-    """float64 copy for the bound; a non-zero mpmath entry outside float64's normal range is refused."""
+def _bound_xp(ns):
+    """The array module the bound is evaluated with, in float64: the device's own (numpy or
+    CuPy), so a CuPy run moves no n x d array to the host; numpy for mpmath."""
+    return ns.xp if ns.name != "mpmath" else np
+
+
+def _to64(ns, a, name, what):
+    """a in float64 on the bound's device (:func:`_bound_xp`); a non-zero mpmath entry outside
+    float64's normal range is refused."""
+    if ns.name != "mpmath":
+        return ns.xp.asarray(a, dtype=np.float64)
     out = ns.to_numpy(a, np.float64)
-    if ns.name == "mpmath":
-        flat = np.asarray(a, dtype=object).reshape(-1)
-        lost = (out.reshape(-1) == 0) & np.array([x != 0 for x in flat.tolist()], dtype=bool)
-        if np.any(lost):
-            raise ApproximationError(
-                f"{what}: cannot certify: {name} has non-zero entries below float64's range, "
-                f"where the bound (evaluated in float64) would lose them; needed: rescale the inputs")
+    flat = np.asarray(a, dtype=object).reshape(-1)
+    lost = (out.reshape(-1) == 0) & np.array([x != 0 for x in flat.tolist()], dtype=bool)
+    if np.any(lost):
+        raise ApproximationError(
+            f"{what}: cannot certify: {name} has non-zero entries below float64's range, "
+            f"where the bound (evaluated in float64) would lose them; needed: rescale the inputs")
     return out
+
+
+def _abs64(ns, a, name, what):
+    return abs(_to64(ns, a, name, what))
 
 
 def _prec_of(ns):
@@ -245,14 +272,17 @@ def _fast_pass(ns, Qc, K, W_v, plan, coef, row_fn, block=None):
     Pass 1 (V side): Z = V0^T [1, W_v] summed over blocks of rows of K (k1 x (1 + w)).
     Pass 2 (U side): for each block of rows of Q, T = U0 [1, W_v]-columns of Z, i.e.
     alpha~ (first column) and (exp~ W_v) (rest); row_fn(start, stop, U0 block, alpha~, rest)
-    does the rest. Returns (Z, nblocks_V, block).
+    does the rest. W_v is an n x w array or a function (start, stop) -> its rows, so wide
+    value columns are built one block at a time. Returns (Z, nblocks_V, block).
     """
     n = K.shape[0]
-    nblocks, b = _blocking(n, len(plan[0]), block)
+    nblocks, b = _blocking(ns, n, len(plan[0]), block)
+    values = W_v if callable(W_v) else (lambda s0, s1: W_v[s0:s1])
     Z = None
     for s0 in range(0, n, b):
         PsiT = features(ns, K[s0:s0 + b], plan)                    # k1 x b (V0^T block)
-        Wb = _concat(ns, [ns.ones((PsiT.shape[1], 1)), W_v[s0:s0 + b]])
+        s1 = s0 + PsiT.shape[1]
+        Wb = _concat(ns, [ns.ones((s1 - s0, 1)), values(s0, s1)])
         part = PsiT @ Wb
         Z = part if Z is None else Z + part
     m = Qc.shape[0]
@@ -269,8 +299,11 @@ def _grad_core(ns, A1, A2, A3, E, X, Y, s, poly, plan, coef, block=None):
     n, d = A1.shape
     Qc = (A1 @ X) * s
     hc = A3 @ Y
-    M = (hc[:, :, None] * A2[:, None, :]).reshape(n, d * d)      # h_{*,m} o A2_{*,b}
-    W_v = _concat(ns, [hc, A2, M])                                 # columns: h | A2 | h o A2
+
+    def W_v(s0, s1):  # columns: h | A2 | h o A2 (h_{*,m} o A2_{*,b}: d^2 columns, per block)
+        h, a2 = hc[s0:s1], A2[s0:s1]
+        return _concat(ns, [h, a2, (h[:, :, None] * a2[:, None, :]).reshape(s1 - s0, d * d)])
+
     k = len(plan[0])
     store = {"alpha": [], "c": [], "r": [], "Fh": []}
     acc = {}
@@ -316,7 +349,8 @@ def _gamma(k, u):
 
 @dataclass
 class _Instance:
-    """float64 magnitudes of one instance, computed once (O(n d))."""
+    """float64 magnitudes of one instance, computed once (O(n d)), on the array module ``xb``
+    (see :func:`_bound_xp`)."""
 
     n: int
     d: int
@@ -324,24 +358,25 @@ class _Instance:
     s: float
     R: float          # proven bound on max_ij |<q^c_i, k_j>|
     sigma: float      # proven bound on max_ij |<q^c_i - q_i, k_j>|
-    A1abs: np.ndarray  # n x d
-    Kb: np.ndarray     # max_j |A2_jb|
-    H: np.ndarray      # max_j |h^c_jm|
-    beta: np.ndarray   # max_j |h^c_jm - h_jm|
-    Eabs: np.ndarray   # n x d
+    A1abs: object      # n x d
+    Kb: object         # max_j |A2_jb|
+    H: object          # max_j |h^c_jm|
+    beta: object       # max_j |h^c_jm - h_jm|
+    Eabs: object       # n x d
     omega: float = 0.0  # omega * 2^omega_exp (see _omega_of)
     omega_exp: int = 0
     qm: float = 0.0     # max |q^c_ia|
     km: float = 0.0     # max |k_jb|
+    xb: object = np     # numpy or CuPy
 
 
 def _max_row_norm(a):
     """max_i ||a_i||_2 of a float64 matrix (before the inflation for its own rounding)."""
-    return float(np.sqrt(np.max(np.sum(a * a, axis=1))))
+    return math.sqrt(float((a * a).sum(axis=1).max()))
 
 
 def _max_entry(a):
-    return float(np.max(a)) if a.size else 0.0
+    return float(a.max()) if a.size else 0.0
 
 
 def _instance(ns, A1, A2, A3, E, X, Y, s_val, Qc=None, hc=None,
@@ -353,12 +388,13 @@ def _instance(ns, A1, A2, A3, E, X, Y, s_val, Qc=None, hc=None,
         Qc = (A1 @ X) * s_val
     if hc is None:
         hc = A3 @ Y
+    xb = _bound_xp(ns)
     a1, a2, a3, xabs, yabs, q64, h64, e64 = (
-        np.abs(_to64_checked(ns, a, nm, what)) for nm, a in
+        _abs64(ns, a, nm, what) for nm, a in
         (("A1", A1), ("A2", A2), ("A3", A3), ("X", X), ("Y", Y), ("A1 X", Qc), ("h", hc), ("E", E)))
     s = abs(float(s_val))
     _check_range(what, {"A1": a1, "A2": a2, "A3": a3, "X": xabs, "Y": yabs, "A1 X": q64,
-                        "h": h64, "E": e64, "scale": s})
+                        "h": h64, "E": e64, "scale": s}, xb)
     infl = 1 + 8 * (d + 4) * 2.0 ** -53 + 8 * u
     qn = _max_row_norm(q64) * infl
     kn = _max_row_norm(a2) * infl
@@ -368,10 +404,10 @@ def _instance(ns, A1, A2, A3, E, X, Y, s_val, Qc=None, hc=None,
     dq = _gamma(d + 2, u) * s * _max_row_norm(a1 @ xabs) * infl * (1 + 4e-16)
     dq += _scaled_up(1.1 * (d + 1) * om * math.sqrt(d), oe)
     sigma = dq * kn * infl
-    H = np.max(h64, axis=0) * (1 + 4e-16)
-    beta = _gamma(d, u) * np.max(a3 @ yabs, axis=0) * infl + _scaled_up(1.1 * d * om, oe)
-    return _Instance(n, d, u, s, R, sigma, a1, np.max(a2, axis=0), H, beta, e64, om, oe,
-                     _max_entry(q64), _max_entry(a2))
+    H = h64.max(axis=0) * (1 + 4e-16)
+    beta = _gamma(d, u) * (a3 @ yabs).max(axis=0) * infl + _scaled_up(1.1 * d * om, oe)
+    return _Instance(n, d, u, s, R, sigma, a1, a2.max(axis=0), H, beta, e64, om, oe,
+                     _max_entry(q64), _max_entry(a2), xb)
 
 
 def _feature_consts(inst, poly_abs_coeffs, degree, k):
@@ -439,9 +475,8 @@ def _gradient_bound(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, absr
     if om:
         Cc, SPhi, Mk = feat
         oe = inst.omega_exp
-        xi = xi + np.array([_scaled_up(1.1 * om * (v * (SPhi + k) + 1), oe)
-                            for v in n_over_alpha])[:, None]
-        n, am = inst.n, float(np.max(n_over_alpha))
+        xi = xi + _scaled_up_rows(inst.xb, 1.1 * om * (n_over_alpha * (SPhi + k) + 1), oe)[:, None]
+        n, am = inst.n, float(n_over_alpha.max())
         a1m, km, Hm = _max_entry(inst.A1abs), inst.km, _max_entry(H)
         cm, rm = _max_entry(absc), _max_entry(absr)
         dG1 = d * n * om * ((k + SPhi * (1 + a1m)) * 2 * n * Mk * Hm * km
@@ -453,28 +488,29 @@ def _gradient_bound(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, absr
     Q = absc @ H
     Dq = Dc @ H + (absc + Dc) @ beta
     gd = _gamma(d, u)
-    rho = (1 + gd) * np.sum(xi * absc, axis=1) + gd * np.sum(absFh * absc, axis=1)
+    rho = (1 + gd) * (xi * absc).sum(axis=1) + gd * (absFh * absc).sum(axis=1)
     if om:
         rho = rho + _scaled_up(1.1 * d * om, inst.omega_exp)
     T = eta * (2 * Q + absr) + 2 * Dq + rho
-    prop = inst.s * np.outer(inst.A1abs.T @ T, Kb)
+    outer = inst.xb.outer
+    prop = inst.s * outer(inst.A1abs.T @ T, Kb)
     N1 = 2 * Nn + d * k + 3
     N2 = 2 * Nn + k + 2
-    e1 = _gamma(N1, u) * np.outer(inst.A1abs.T @ (Q * mag[:, 0]), Kb)
-    e2 = _gamma(N2, u) * np.outer(inst.A1abs.T @ (absr * mag[:, 0]), Kb)
-    g1 = np.outer(inst.A1abs.T @ (Q * (1 + eta)), Kb) + e1
-    g2 = np.outer(inst.A1abs.T @ (absr * (1 + eta)), Kb) + e2
+    e1 = _gamma(N1, u) * outer(inst.A1abs.T @ (Q * mag[:, 0]), Kb)
+    e2 = _gamma(N2, u) * outer(inst.A1abs.T @ (absr * mag[:, 0]), Kb)
+    g1 = outer(inst.A1abs.T @ (Q * (1 + eta)), Kb) + e1
+    g2 = outer(inst.A1abs.T @ (absr * (1 + eta)), Kb) + e2
     fin = _gamma(3, u) * s * (g1 + g2)
     rnd = s * (e1 + e2) + fin
-    total = float(np.max(prop + rnd)) * _SLACK + uf_final
-    return total, {"propagation": float(np.max(prop)), "rounding": float(np.max(rnd)),
+    total = float((prop + rnd).max()) * _SLACK + uf_final
+    return total, {"propagation": float(prop.max()), "rounding": float(rnd.max()),
                    "underflow": uf_final, "eta": eta}
 
 
 def _apriori_rows(inst: _Instance, eta, PabsF, Nn, k):
     """Upper bounds on n/alpha~, |c~|, |r~|, |f~ h| before running (for choosing the degree)."""
     u, R, sig = inst.u, inst.R, inst.sigma
-    n_over_alpha = np.full(inst.n, math.exp(R + sig) / max(1 - min(2 * eta, 0.5), 0.5))
+    n_over_alpha = inst.xb.full(inst.n, math.exp(R + sig) / max(1 - min(2 * eta, 0.5), 0.5))
     mag = n_over_alpha[:, None] * PabsF
     xi = _gamma(Nn + k + 2, u) * inst.H[None, :] * mag
     absFh = (1 + eta) * inst.H[None, :] + xi
@@ -482,7 +518,7 @@ def _apriori_rows(inst: _Instance, eta, PabsF, Nn, k):
     absc = (c_true + eta * inst.H[None, :] + inst.beta[None, :] + xi) / (1 - 2 * u)
     Q = absc @ inst.H
     gd = _gamma(inst.d, u)
-    rho = (1 + gd) * np.sum(xi * absc, axis=1) + gd * np.sum(absFh * absc, axis=1)
+    rho = (1 + gd) * (xi * absc).sum(axis=1) + gd * (absFh * absc).sum(axis=1)
     absr = (1 + eta) * Q + rho
     return n_over_alpha, absc, absr, absFh
 
@@ -604,7 +640,8 @@ def gradient_fast(A1, A2, A3, E, X, Y, *, wrt="X", scale=None, eps=None, basis="
         return _gradient_bound(inst, eta, PabsF, Nn, k, *rows)[0]
 
     g, poly = _choose_degree(inst, eps, basis, max_rank, prec,
-                             lambda k: _blocking(n, k, block), total_of, "gradient(method='fast')")
+                             lambda k: _blocking(ns, n, k, block), total_of,
+                             "gradient(method='fast')")
     res = _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block)
     if not res.bound <= eps:
         raise ApproximationError(
@@ -626,15 +663,15 @@ def _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block):
     eta, PabsF, Nn = _eta(inst, poly.rel_error, poly.abs_sum, poly.degree, k,
                           info["nblocks"], info["block"], poly.coeffs)
     what = "gradient(method='fast')"
-    alpha = _to64_checked(ns, info["alpha"], "alpha~", what)
-    if not np.all(alpha > 0):
+    alpha = _to64(ns, info["alpha"], "alpha~", what)
+    if not bool((alpha > 0).all()):
         bound, parts = math.inf, {}
     else:
-        absc, absr, absFh = (np.abs(_to64_checked(ns, info[key], name, what)) for key, name in
+        absc, absr, absFh = (_abs64(ns, info[key], name, what) for key, name in
                              (("c", "c~"), ("r", "r~"), ("Fh", "f~ h")))
         n_over_alpha = inst.n / alpha * (1 + 1e-15)
         _check_range(what, {"c~": absc, "r~": absr, "f~ h": absFh, "n / alpha~": n_over_alpha,
-                            "P_abs": PabsF})
+                            "P_abs": PabsF}, inst.xb)
         feat = _feature_consts(inst, poly.coeffs, poly.degree, k)[:3]
         bound, parts = _gradient_bound(inst, eta, PabsF, Nn, k, n_over_alpha, absc, absr, absFh,
                                        feat)
@@ -702,31 +739,33 @@ def attention_fast(Q, K, V, *, scale=None, eps=None, basis="chebyshev", max_rank
     om, oe = _omega_of(ns)
     what = "attention(method='fast')"
     Qc = Q * s
-    q64, k64 = np.abs(_to64_checked(ns, Qc, "Q * scale", what)), np.abs(_to64_checked(ns, K, "K", what))
+    xb = _bound_xp(ns)
+    q64, k64 = _abs64(ns, Qc, "Q * scale", what), _abs64(ns, K, "K", what)
     infl = 1 + 8 * (d + 4) * 2.0 ** -53 + 8 * u
     qn = _max_row_norm(q64) * infl
     kn = _max_row_norm(k64) * infl
     sraw = abs(float(s))
-    qraw = np.abs(_to64_checked(ns, Q, "Q", what))
+    qraw = _abs64(ns, Q, "Q", what)
     sigma = _gamma(2, u) * sraw * _max_row_norm(qraw) * kn * infl
     sigma += _scaled_up(2.2 * om * math.sqrt(d), oe) * kn * infl   # underflow of Q * s
-    vabs = np.abs(_to64_checked(ns, Vv, "V", what))
-    _check_range(what, {"Q": qraw, "K": k64, "Q * scale": q64, "V": vabs, "scale": sraw})
+    vabs = _abs64(ns, Vv, "V", what)
+    _check_range(what, {"Q": qraw, "K": k64, "Q * scale": q64, "V": vabs, "scale": sraw}, xb)
     inst = _Instance(n, d, u, sraw, qn * kn * infl, sigma, None, None, None, None, None, om, oe,
-                     _max_entry(q64), _max_entry(k64))
-    Vmax = np.max(vabs, axis=0)
+                     _max_entry(q64), _max_entry(k64), xb)
+    Vmax = _max_entry(vabs)
 
-    def bound_of(eta, PabsF, Nn, k, n_over_alpha, uf_row=0.0):
+    def bound_of(eta, PabsF, Nn, k, max_n_over_alpha, uf_row=0.0):
         if not math.isfinite(eta):
             return math.inf
-        per_row = eta + _gamma(Nn + k + 2, u) * n_over_alpha * PabsF
-        return float(np.max(per_row) * np.max(Vmax)) * _SLACK + uf_row
+        per_row = eta + _gamma(Nn + k + 2, u) * max_n_over_alpha * PabsF
+        return per_row * Vmax * _SLACK + uf_row
 
     def total_of(eta, PabsF, Nn, k):
-        return bound_of(eta, PabsF, Nn, k, np.array([math.exp(inst.R + sigma) * 2.0]))
+        return bound_of(eta, PabsF, Nn, k, math.exp(inst.R + sigma) * 2.0)
 
     g, poly = _choose_degree(inst, eps, basis, max_rank, _prec_of(ns),
-                             lambda k: _blocking(n, k, block), total_of, "attention(method='fast')")
+                             lambda k: _blocking(ns, n, k, block), total_of,
+                             "attention(method='fast')")
     plan = monomial_plan(d, poly.degree)
     k = len(plan[0])
     coef = _coef_vector(ns, poly, plan)
@@ -741,15 +780,15 @@ def attention_fast(Q, K, V, *, scale=None, eps=None, basis="chebyshev", max_rank
     T = ns.xp.concatenate(out, axis=0)
     _finite(ns, "attention(method='fast')", T)
     eta, PabsF, Nn = _eta(inst, poly.rel_error, poly.abs_sum, poly.degree, k, nb, b, poly.coeffs)
-    alpha = _to64_checked(ns, ns.xp.concatenate(alphas), "alpha~", what)
-    if np.all(alpha > 0):
+    alpha = _to64(ns, ns.xp.concatenate(alphas), "alpha~", what)
+    if bool((alpha > 0).all()):
         n_over_alpha = n / alpha * (1 + 1e-15)
-        _check_range(what, {"n / alpha~": n_over_alpha, "P_abs": PabsF})
+        _check_range(what, {"n / alpha~": n_over_alpha, "P_abs": PabsF}, xb)
+        max_noa = float(n_over_alpha.max())
         # underflow (numpy dtypes): the products Psi V, Phi Z and the quotient by alpha~
         SPhi = _feature_consts(inst, poly.coeffs, poly.degree, k)[1]
-        uf_row = (_scaled_up(1.1 * om * (float(np.max(n_over_alpha)) * (SPhi + k) + 1), oe)
-                  if om else 0.0)
-        bound = bound_of(eta, PabsF, Nn, k, n_over_alpha, uf_row)
+        uf_row = _scaled_up(1.1 * om * (max_noa * (SPhi + k) + 1), oe) if om else 0.0
+        bound = bound_of(eta, PabsF, Nn, k, max_noa, uf_row)
     else:
         bound = math.inf
     if not bound <= eps:

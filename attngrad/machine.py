@@ -1,6 +1,7 @@
 """The machine a benchmark or stress run ran on, described once for every report."""
 from __future__ import annotations
 
+import importlib.util
 import platform
 
 
@@ -20,3 +21,16 @@ def gpu_name(cupy) -> str:
     """The name of CuPy's current CUDA device."""
     name = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"]
     return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def gpu_unavailable() -> str | None:
+    """Why the CuPy backend cannot run here, or None if CuPy sees a CUDA device."""
+    if importlib.util.find_spec("cupy") is None:
+        return "gpu: CuPy is not installed (pip install '.[gpu]')"
+    try:
+        import cupy
+
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # noqa: BLE001 - no driver, no device, broken install
+        return f"gpu: CuPy cannot use a CUDA device ({type(e).__name__}: {e})"
+    return None if count > 0 else "gpu: CuPy found no CUDA device"

@@ -18,7 +18,9 @@ Every definition is checked three ways:
 * mpmath: the per-block form at 50 digits equals attngrad's function on mpmath
   arrays at n up to 64, on random dyadic and adversarial instances;
 * float64: attngrad's float64 result equals its mpmath result within a bound
-  derived from float64 rounding (see :func:`float64_tol`).
+  derived from float64 rounding (see :func:`float64_tol`);
+* gpu: the same with attngrad on CuPy float64 arrays (cuBLAS sums in its own order and CUDA's
+  double exp is within 1 ulp, which the bound already allows); skipped without a GPU.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ import attngrad
 from attngrad.kron import kron, unvec, vec
 
 from .core import Statement, Step
+from .gpu import from_device, on_device
 from .instances import (as_float64, as_mpmath, instance, label, sym_kron, sym_unvec, sym_vec,
                         symbolic_instance)
 from .s3_notation import sym_canonical, sym_matrix
@@ -171,6 +174,18 @@ def float64_route(name, cases):
             ref = mp_blocks(case, mpmath.mp.dps)[name]
             out.append((label(*case), lib(name, as_float64(instance(*case))),
                         np.asarray(attngrad.to_float64(ref))))
+        return out
+    return compute
+
+
+def gpu_route(name, cases):
+    """As :func:`float64_route`, with attngrad run on CuPy float64 arrays."""
+    def compute():
+        out = []
+        for case in cases:
+            ref = mp_blocks(case, mpmath.mp.dps)[name]
+            got = from_device(lib(name, on_device(as_float64(instance(*case)))))
+            out.append((label(*case), got, np.asarray(attngrad.to_float64(ref))))
         return out
     return compute
 
@@ -337,6 +352,8 @@ DEF_3_4 = Statement(
              "mpmath", mp_route("f")),
         Step("f float64", _f64_text("f"), "float64", float64_route("f", CASES),
              tol=float64_tol("f", CASES)),
+        Step("f gpu", _f64_text("f").replace("float64", "CuPy float64", 1), "gpu",
+             gpu_route("f", CASES), tol=float64_tol("f", CASES)),
     ],
 )
 
@@ -372,6 +389,8 @@ DEF_3_6 = Statement(
         Step("c mpmath", "attngrad.c: " + TEXT_MP, "mpmath", mp_route("c")),
         Step("c float64", _f64_text("c"), "float64", float64_route("c", CASES),
              tol=float64_tol("c", CASES)),
+        Step("c gpu", _f64_text("c").replace("float64", "CuPy float64", 1), "gpu",
+             gpu_route("c", CASES), tol=float64_tol("c", CASES)),
     ],
 )
 
@@ -386,6 +405,8 @@ DEF_3_7 = Statement(
         Step("L mpmath", "0.5 attngrad.c o attngrad.c: " + TEXT_MP, "mpmath", mp_route("L")),
         Step("L float64", _f64_text("L"), "float64", float64_route("L", CASES),
              tol=float64_tol("L", CASES)),
+        Step("L gpu", _f64_text("L").replace("float64", "CuPy float64", 1), "gpu",
+             gpu_route("L", CASES), tol=float64_tol("L", CASES)),
     ],
 )
 

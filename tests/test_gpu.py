@@ -137,15 +137,19 @@ def test_cupy_n_2_20_runs_in_o_nd_memory(cp, dtype):
 
 # --- the benchmark script, dry-run on the CPU -----------------------------------------------
 
-def test_gpu_bench_cpu_smoke(tmp_path):
+def test_gpu_bench_cpu_smoke(tmp_path, capsys):
+    import math
+
     spec = importlib.util.spec_from_file_location("gpu_bench", ROOT / "benchmarks" / "gpu_bench.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    assert bench.main(["--cpu-smoke", "--out", str(tmp_path), "--smoke-sizes", "16", "23"]) == 0
+    sizes, exact_max = (16, 23, 40), 32  # n = 40: eps from the certified pilot, no exact run
+    assert bench.main(["--cpu-smoke", "--out", str(tmp_path), "--exact-max-n", str(exact_max),
+                       "--smoke-sizes", *map(str, sizes)]) == 0
     doc = json.loads((tmp_path / bench.JSON_NAME).read_text())
     assert doc["meta"]["backend"] == "numpy" and doc["meta"]["cpu_smoke"] is True
     recs = {(r["impl"], r["dtype"], r["n"], r["d"]): r for r in doc["records"]}
-    for n in (16, 23):
+    for n in sizes:
         for d in (4, 8):
             ref = recs[("attngrad", "float64", n, d)]
             assert ref["status"] == "ok" and ref["seconds"] > 0 and ref["peak_bytes"] > 0
@@ -159,9 +163,73 @@ def test_gpu_bench_cpu_smoke(tmp_path):
                 error_bounds(inst, K=_K(n, d))["grad_X"]))
             assert f32["rel_err"] == pytest.approx(f32["max_abs_err"] / np.max(np.abs(G64)),
                                                    rel=1e-6)
+            # the fast gradient (float64): certified within eps, eps <= 1e-6 max |dL/dX|
+            fast = recs[("attngrad-fast", "float64", n, d)]
+            assert fast["status"] == "ok" and fast["family"] != "unit", fast["status"]
+            assert fast["seconds"] > 0 and fast["first_seconds"] > 0 and fast["core_seconds"] > 0
+            assert fast["bound"] <= fast["eps"] and fast["rel_bound"] <= fast["rel_target"] == 1e-6
+            assert fast["rank"] == math.comb(fast["degree"] + d, d)
+            finst = bench.make_fast_instance(n, d, seed=n + d + 1)
+            G_ref = attngrad.gradient(*args(finst))
+            assert fast["eps"] <= 1e-6 * float(np.max(np.abs(G_ref))) * (1 + 1e-12)
+            if n <= exact_max:  # eps and the error from the exact float64 run of the instance
+                assert fast["eps_source"].startswith("exact")
+                assert fast["ref_max_abs"] == pytest.approx(float(np.max(np.abs(G_ref))), rel=1e-12)
+                assert fast["rel_err"] <= fast["bound"] / fast["ref_max_abs"]
+                assert fast["exact_seconds"] > 0
+            else:  # a proven lower bound on max |dL/dX| in place of the exact gradient
+                assert fast["eps_source"].startswith("a-priori") and fast["rel_err"] is None
+                assert 0 < fast["lower_max_abs"] <= float(np.max(np.abs(G_ref)))
+            f32 = recs[("attngrad-fast", "float32", n, d)]
+            assert f32["status"] == "ok" or f32["status"].startswith("refused: "), f32["status"]
+            if f32["status"] == "ok":
+                assert f32["bound"] <= f32["eps"]
+    # the report: heading with device and date, the two target lines, one row per record
+    out = capsys.readouterr().out
+    n = max(sizes)
+    text = bench.report(doc, fast_n=n, exact_n=n)
+    assert text in out
+    head = text.splitlines()[0]
+    assert head.startswith("### ") and doc["meta"]["device"] in head
+    assert doc["meta"]["date"][:10] in head
+    fast = recs[("attngrad-fast", "float64", n, 8)]
+    met = fast["seconds"] <= 0.02 and fast["rel_bound"] <= 1e-6
+    assert (f"- Target: fast gradient d=8 float64 <= 1e-06 rel error under 20 ms at n={n}: "
+            f"{'met' if met else 'not met'} ({fast['seconds'] * 1e3:.3g} ms warm") in text
+    torch_rows = [r for r in doc["records"] if r["impl"] == "torch-sdpa" and r["n"] == n]
+    line = [x for x in text.splitlines() if "exact blocked float32 within 2x" in x]
+    assert len(line) == 1 and line[0].startswith("- Target: ")
+    if not torch_rows:
+        assert line[0].endswith(f"at n={n}: not measured")
+    assert sum(x.startswith("| ") for x in text.splitlines()) == len(doc["records"]) + 1
+    default = bench.report(doc)  # n = 2^20 and 2^17 were not run
+    assert "at n=2^20: not measured" in default and "at n=2^17: not measured" in default
+    # the exact target from records: met iff attngrad float32 <= 2 x torch float32 at n
+    for t_attn, t_torch in ((0.3, 0.2), (0.5, 0.2)):
+        fake = {"meta": {}, "records": [
+            {"impl": i, "dtype": "float32", "n": 2 ** 17, "d": 8, "status": "ok", "seconds": t}
+            for i, t in (("attngrad", t_attn), ("torch-sdpa", t_torch))]}
+        verdict = "met" if t_attn <= 2 * t_torch else "not met"
+        assert (f"at n=2^17: {verdict} (d=8: {t_attn / t_torch:.2f}x"
+                in bench.report(fake)), bench.report(fake)
+    # the fast target from records: met iff certified rel bound and error <= 1e-6 and <= 20 ms
+    for sec, rel_bound, rel_err in ((0.01, 5e-7, 1e-9), (0.03, 5e-7, 1e-9), (0.01, 2e-6, 1e-9),
+                                    (0.01, 5e-7, None)):
+        fake = {"meta": {}, "records": [dict(
+            impl="attngrad-fast", dtype="float64", n=2 ** 20, d=8, status="ok", seconds=sec,
+            repeats=3, first_seconds=1.0, core_seconds=sec / 2, rel_bound=rel_bound,
+            rel_bound_of="m", rel_err=rel_err, degree=4, rank=495)]}
+        verdict = "met" if sec <= 0.02 and rel_bound <= 1e-6 else "not met"
+        assert f"at n=2^20: {verdict} ({sec * 1e3:.3g} ms warm" in bench.report(fake)
     # a second run appends (same keys replaced, not duplicated)
     assert bench.main(["--cpu-smoke", "--out", str(tmp_path), "--smoke-sizes", "16"]) == 0
     doc2 = json.loads((tmp_path / bench.JSON_NAME).read_text())
     assert len(doc2["records"]) == len(doc["records"])
+    # --report reads the JSON, writes the markdown and redraws the figure
+    png = tmp_path / bench.PNG_NAME
+    png.unlink(missing_ok=True)
+    capsys.readouterr()
+    assert bench.main(["--report", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == (tmp_path / bench.MD_NAME).read_text()
     if importlib.util.find_spec("matplotlib") is not None:
-        assert (tmp_path / bench.PNG_NAME).stat().st_size > 0
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
