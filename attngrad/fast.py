@@ -289,7 +289,8 @@ def _fast_pass(ns, Qc, K, W_v, plan, coef, row_fn, block=None):
     for s0 in range(0, m, b):
         PhiT = features(ns, Qc[s0:s0 + b], plan, coef)             # k1 x b (U0^T block)
         T = PhiT.T @ Z
-        row_fn(s0, s0 + PhiT.shape[1], PhiT, T[:, 0], T[:, 1:])
+        # alpha~ copied: a view would keep the whole b x (1 + w) block alive when stored
+        row_fn(s0, s0 + PhiT.shape[1], PhiT, T[:, 0].copy(), T[:, 1:])
     return Z, nblocks, b
 
 
@@ -389,25 +390,42 @@ def _instance(ns, A1, A2, A3, E, X, Y, s_val, Qc=None, hc=None,
     if hc is None:
         hc = A3 @ Y
     xb = _bound_xp(ns)
-    a1, a2, a3, xabs, yabs, q64, h64, e64 = (
-        _abs64(ns, a, nm, what) for nm, a in
-        (("A1", A1), ("A2", A2), ("A3", A3), ("X", X), ("Y", Y), ("A1 X", Qc), ("h", hc), ("E", E)))
     s = abs(float(s_val))
-    _check_range(what, {"A1": a1, "A2": a2, "A3": a3, "X": xabs, "Y": yabs, "A1 X": q64,
-                        "h": h64, "E": e64, "scale": s}, xb)
+    stats = {}
+
+    def magnitudes(name, a, keep=False):
+        """|a| in float64, range-checked; reduced at once unless kept (one n x d array alive
+        at a time: the bound's memory stays a few n x d arrays)."""
+        m = _abs64(ns, a, name, what)
+        _check_range(what, {name: m}, xb)
+        if keep:
+            return m
+        stats[name] = (_max_row_norm(m), m.max(axis=0), _max_entry(m))
+        return None
+
+    a1 = magnitudes("A1", A1, keep=True)
+    magnitudes("A2", A2)
+    xabs, yabs = magnitudes("X", X, keep=True), magnitudes("Y", Y, keep=True)
+    a3 = magnitudes("A3", A3, keep=True)
+    beta_raw = (a3 @ yabs).max(axis=0)
+    del a3
+    magnitudes("A1 X", Qc)
+    magnitudes("h", hc)
+    e64 = magnitudes("E", E, keep=True)
+    _check_range(what, {"scale": s})
     infl = 1 + 8 * (d + 4) * 2.0 ** -53 + 8 * u
-    qn = _max_row_norm(q64) * infl
-    kn = _max_row_norm(a2) * infl
+    qn = stats["A1 X"][0] * infl
+    kn = stats["A2"][0] * infl
     R = qn * kn * infl
     # q^c - q: (A1 X) rounds in a length-d dot product, then * s_c (s_c itself rounded);
     # underflow adds at most (d + 1) omega per entry
     dq = _gamma(d + 2, u) * s * _max_row_norm(a1 @ xabs) * infl * (1 + 4e-16)
     dq += _scaled_up(1.1 * (d + 1) * om * math.sqrt(d), oe)
     sigma = dq * kn * infl
-    H = h64.max(axis=0) * (1 + 4e-16)
-    beta = _gamma(d, u) * (a3 @ yabs).max(axis=0) * infl + _scaled_up(1.1 * d * om, oe)
-    return _Instance(n, d, u, s, R, sigma, a1, a2.max(axis=0), H, beta, e64, om, oe,
-                     _max_entry(q64), _max_entry(a2), xb)
+    H = stats["h"][1] * (1 + 4e-16)
+    beta = _gamma(d, u) * beta_raw * infl + _scaled_up(1.1 * d * om, oe)
+    return _Instance(n, d, u, s, R, sigma, a1, stats["A2"][1], H, beta, e64, om, oe,
+                     stats["A1 X"][2], stats["A2"][2], xb)
 
 
 def _feature_consts(inst, poly_abs_coeffs, degree, k):

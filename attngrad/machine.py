@@ -34,3 +34,13 @@ def gpu_unavailable() -> str | None:
     except Exception as e:  # noqa: BLE001 - no driver, no device, broken install
         return f"gpu: CuPy cannot use a CUDA device ({type(e).__name__}: {e})"
     return None if count > 0 else "gpu: CuPy found no CUDA device"
+
+
+def require_gpu(argument: str):
+    """The cupy module, or ValueError naming ``argument`` (the option that asked for a GPU)."""
+    why = gpu_unavailable()
+    if why:
+        raise ValueError(f"{argument}: 'gpu' cannot be used here ({why})")
+    import cupy
+
+    return cupy

@@ -288,3 +288,44 @@ def test_cli_decide_with_a_plugged_oracle(tmp_path):
     assert r.returncode == 3 and r.stdout.strip().splitlines()[-1] == "REFUSED"
     r = run_cli("decide", str(cnf), "--oracle", "nosuchmodule:f", cwd=tmp_path)
     assert r.returncode == 2 and "--oracle" in r.stderr
+
+
+@pytest.mark.parametrize("cnf", [H.random_kcnf(3, 6, 40, seed=1), H.random_kcnf(3, 6, 12, seed=2, planted=True)],
+                         ids=["unsat", "sat"])
+def test_decide_on_the_gpu_path_gives_the_cpu_answer(cnf, cupy_stand_in, monkeypatch):
+    from attngrad import machine
+
+    monkeypatch.setattr(machine, "gpu_unavailable", lambda: None)
+    inst = H.from_cnf(cnf)
+    seen = []
+
+    def oracle(*a):  # the default oracle, watched: it must be handed device arrays
+        seen.append({type(x).__module__ for x in a})
+        return attngrad.gradient(*a)
+
+    cpu, gpu = H.decide(inst), H.decide(inst, oracle, device="gpu")
+    assert gpu.status == "decided" and gpu.answer == cpu.answer == ("SAT" if H.solve(cnf) else "UNSAT")
+    assert seen and all(mods == {"cupy"} for mods in seen)
+    assert gpu.estimates == pytest.approx(cpu.estimates, rel=1e-9)
+
+
+def test_decide_on_the_gpu_needs_a_gpu(monkeypatch):
+    from attngrad import machine
+
+    monkeypatch.setattr(machine, "gpu_unavailable", lambda: "gpu: CuPy is not installed")
+    inst = H.from_cnf(H.random_kcnf(3, 5, 20, seed=4))
+    with pytest.raises(ValueError, match="^device: 'gpu' cannot be used here"):
+        H.decide(inst, device="gpu")
+    with pytest.raises(ValueError, match="^device: must be"):
+        H.decide(inst, device="tpu")
+
+
+def test_cli_decide_device_gpu_without_a_gpu_is_a_clear_error(tmp_path):
+    from attngrad.machine import gpu_unavailable
+
+    if gpu_unavailable() is None:
+        pytest.skip("a GPU is usable here")
+    cnf = tmp_path / "f.cnf"
+    cnf.write_text(H.random_kcnf(3, 5, 20, seed=4).to_dimacs())
+    r = run_cli("decide", str(cnf), "--device", "gpu")
+    assert r.returncode == 2 and "device: 'gpu' cannot be used here" in r.stderr, r.stderr

@@ -3,7 +3,7 @@
   attngrad generate (--cnf FILE | --random-ksat K V M | --ov N DIM) [--seed S] [--planted]
                     [--shape {E.2,gap}] -o OUT.npz
   attngrad decide FILE.cnf|FILE.npz [--oracle module:function] [--rule {gauss,riemann}]
-                  [--points M] [--eps EPS] [--shape {E.2,gap}]
+                  [--points M] [--eps EPS] [--shape {E.2,gap}] [--device {cpu,gpu}]
 """
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def register(sub):
     d.add_argument("--points", type=int, help="quadrature points (default: what the budget needs)")
     d.add_argument("--eps", type=float, help="the oracle's accuracy per gradient entry")
     d.add_argument("--shape", choices=("E.2", "gap"), default="E.2", help="as for generate")
+    d.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
+                   help="gpu: the oracle gets CuPy arrays (attngrad's CuPy path by default)")
     d.set_defaults(fn=_decide)
 
 
@@ -98,7 +100,11 @@ def _decide(args) -> int:
     bar = _Bar()
     try:
         result = decide(inst, oracle, rule=args.rule, points=args.points, eps=args.eps,
-                        progress=bar.update)
+                        progress=bar.update, device=args.device)
+    except ValueError as exc:  # --device gpu where no GPU can be used
+        bar.stop()
+        print(f"attngrad decide: {exc}", file=sys.stderr)
+        return 2
     except OracleError as exc:
         bar.stop()
         print(f"attngrad decide: the oracle failed: {exc}", file=sys.stderr)

@@ -241,8 +241,19 @@ def budget_for_cnf(num_vars: int, num_clauses: int, *, shape: str = "E.2", **opt
     return out
 
 
+def on_gpu(oracle):
+    """The oracle, called with CuPy float64 copies of the instance's arrays (the CuPy path of
+    attngrad for the default oracle); ValueError naming ``device`` when no GPU can be used."""
+    from ..machine import require_gpu
+
+    cp = require_gpu("device")
+    return lambda *arrays: oracle(*(cp.asarray(a, dtype=np.float64) for a in arrays))
+
+
 def _call(oracle, inst, lam):
     G = oracle(*inst.args(lam))
+    if type(G).__module__.split(".")[0] == "cupy":  # a device result: copied to the host once
+        G = G.get()
     try:
         G = np.asarray(G, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -255,14 +266,20 @@ def _call(oracle, inst, lam):
     return G
 
 
-def decide(inst, oracle=None, *, rule="gauss", points=None, eps=None, progress=None) -> Decision:
+def decide(inst, oracle=None, *, rule="gauss", points=None, eps=None, progress=None,
+           device="cpu") -> Decision:
     """Decide the OV instance behind ``inst`` from gradients alone (see the module docstring).
 
     progress: optional callable progress(done, total) called after each oracle call.
+    device:   "cpu" (numpy arrays) or "gpu": the oracle gets CuPy arrays (:func:`on_gpu`).
     """
     oracle = exact_oracle if oracle is None else oracle
     if not callable(oracle):
         raise TypeError(f"oracle: expected a callable, got {type(oracle).__name__}")
+    if device not in ("cpu", "gpu"):
+        raise ValueError(f"device: must be 'cpu' or 'gpu', got {device!r}")
+    if device == "gpu":
+        oracle = on_gpu(oracle)
     b = plan(inst, rule=rule, points=points, eps=eps)
     if not b["separates"]:
         return Decision("refused", None,

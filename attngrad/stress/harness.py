@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import validate
 from ..backend import to_float64
-from ..machine import cpu_model, gpu_name
+from ..machine import cpu_model, gpu_name, require_gpu
 from . import approximators as ap
 from . import families as fam
 
@@ -159,17 +159,7 @@ class _Device:
 
     def __init__(self, device):
         self.device = device
-        self.cp = None
-        if device == "gpu":
-            try:
-                import cupy
-            except ImportError as exc:
-                raise ValueError("device: 'gpu' needs CuPy (pip install \"attngrad[gpu]\")") from exc
-            try:
-                cupy.cuda.runtime.getDeviceCount()
-            except Exception as exc:  # no driver / no device
-                raise ValueError(f"device: 'gpu' but no CUDA device is usable ({exc})") from exc
-            self.cp = cupy
+        self.cp = require_gpu("device") if device == "gpu" else None
 
     def put(self, arrays):
         if self.cp is None:
