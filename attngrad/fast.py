@@ -53,9 +53,13 @@ from .errors import ApproximationError
 from .poly import BASES, ExpPoly, exp_poly, grid_radius, rel_error_estimate
 
 DEFAULT_MAX_RANK = 32768
-# entries of one k1 x b block of features: cache-sized on the CPU (2 MiB in float64); on a GPU
-# large (256 MiB), since each block costs a fixed number of kernel launches
+# entries of one block (k1 x b features, or b x w value columns, whichever is wider):
+# cache-sized on the CPU (2 MiB in float64); on a GPU large, since each block costs a fixed
+# number of kernel launches. GPU blocks are capped at 2^15 rows: a block of b rows is one sum of
+# length b in the rounding bound (gamma_{b + n/b}), so all n rows in one block would certify
+# much less (at n = 2^20: 2^15 + 32 against 2^20 + 1).
 _BLOCK_ENTRIES = {"numpy": 1 << 18, "mpmath": 1 << 18, "cupy": 1 << 25}
+_BLOCK_ROWS_MAX = {"cupy": 1 << 15}
 _SLACK = 1.0 + 1e-6
 
 
@@ -165,11 +169,19 @@ def _coef_vector(ns, poly: ExpPoly, plan):
     return ns.asarray(np.array([float(v) for v in vals], dtype=np.float64))
 
 
-def _blocking(ns, n, k, block=None):
-    """(number of blocks, rows per block) for n rows of k features; ``block`` overrides."""
+def _blocking(ns, n, k, width, block=None):
+    """(number of blocks, rows per block) for n rows of k features and ``width`` value columns
+    built per block; ``block`` overrides."""
     entries = _BLOCK_ENTRIES.get(ns.name, _BLOCK_ENTRIES["numpy"])
-    b = block or int(max(64, min(n, entries // max(k, 1))))
+    rows = min(n, _BLOCK_ROWS_MAX.get(ns.name, n), entries // max(k, width, 1))
+    b = block or int(max(64, rows))
     return -(-n // b), b
+
+
+def _value_width(wrt, d, dv=None):
+    """Columns built per block of rows: [1, h, A2, h o A2] for dL/dX, [1, h, A3] for dL/dY,
+    [1, V] for the forward pass."""
+    return {"X": 1 + 2 * d + d * d, "Y": 1 + 2 * d, "attention": 1 + (dv or 0)}[wrt]
 
 
 # ---------------------------------------------------------------------------
@@ -184,6 +196,21 @@ def _u_of(ns):
     if ns.name == "mpmath":
         return max(2.0 ** (-mpmath.mp.prec), _U_FLOOR)
     return float(np.finfo(ns.dtype).eps) / 2
+
+
+def _flushes_subnormals(ns) -> bool:
+    """CuPy compiles its kernels with -ftz=true: float32 subnormals are flushed to zero, so an
+    underflowing sum or product can lose up to the smallest normal, outside the rounding model
+    below (float64 is not flushed)."""
+    return ns.name == "cupy" and np.dtype(ns.dtype) == np.float32
+
+
+def _refuse_flushed(ns, what):
+    if _flushes_subnormals(ns):
+        raise ApproximationError(
+            f"{what}: cannot certify CuPy float32: CuPy's kernels flush float32 subnormals to "
+            f"zero (-ftz=true), which the rounding bound does not model; needed: float64 "
+            f"(or attngrad.fast.gradient_fixed_degree for an uncertified result)")
 
 
 def _omega_of(ns):
@@ -266,7 +293,7 @@ def _concat(ns, parts):
     return ns.xp.concatenate(parts, axis=1)
 
 
-def _fast_pass(ns, Qc, K, W_v, plan, coef, row_fn, block=None):
+def _fast_pass(ns, Qc, K, W_v, plan, coef, row_fn, width, block=None):
     """The two blocked passes shared by the gradient and the forward pass.
 
     Pass 1 (V side): Z = V0^T [1, W_v] summed over blocks of rows of K (k1 x (1 + w)).
@@ -276,7 +303,7 @@ def _fast_pass(ns, Qc, K, W_v, plan, coef, row_fn, block=None):
     value columns are built one block at a time. Returns (Z, nblocks_V, block).
     """
     n = K.shape[0]
-    nblocks, b = _blocking(ns, n, len(plan[0]), block)
+    nblocks, b = _blocking(ns, n, len(plan[0]), width, block)
     values = W_v if callable(W_v) else (lambda s0, s1: W_v[s0:s1])
     Z = None
     for s0 in range(0, n, b):
@@ -294,7 +321,7 @@ def _fast_pass(ns, Qc, K, W_v, plan, coef, row_fn, block=None):
     return Z, nblocks, b
 
 
-def _grad_core(ns, A1, A2, A3, E, X, Y, s, poly, plan, coef, block=None):
+def _grad_core(ns, A1, A2, A3, E, X, Y, s, plan, coef, block=None):
     """g~ of Theorem D.6 (corrected chain) and the per-row quantities the bound needs."""
     xp = ns.xp
     n, d = A1.shape
@@ -323,7 +350,7 @@ def _grad_core(ns, A1, A2, A3, E, X, Y, s, poly, plan, coef, block=None):
         store["r"].append(rb)
         store["Fh"].append(Fh)
 
-    Z, nblocks, b = _fast_pass(ns, Qc, A2, W_v, plan, coef, row_fn, block)
+    Z, nblocks, b = _fast_pass(ns, Qc, A2, W_v, plan, coef, row_fn, _value_width("X", d), block)
     L = acc["LT"].T
     ZA = Z[:, 1 + d:1 + 2 * d]                                     # V1^T A2
     Zm = Z[:, 1 + 2 * d:]                                          # V1^T (h_m o A2), (m, b)
@@ -332,6 +359,31 @@ def _grad_core(ns, A1, A2, A3, E, X, Y, s, poly, plan, coef, block=None):
     G1 = L1 @ Zm3                                                  # A1^T (f~ o q~) A2
     G2 = L[d * d:] @ ZA                                            # A1^T diag(r~) f~ A2
     G = (G1 - G2) * s
+    info = {k_: xp.concatenate(v) for k_, v in store.items()}
+    info.update(nblocks=nblocks, block=b)
+    return G, info
+
+
+def _grad_core_Y(ns, A1, A2, A3, E, X, Y, s, plan, coef, block=None):
+    """g~_Y = (V1^T A3)^T (U1^T c~) (Lemma D.7, ours): dL/dY = A3^T f^T c with f ~ U1 V1^T, in
+    O(n k1 d) time; V1^T A3 rides along in the first pass, U1^T c~ is summed in the second."""
+    xp = ns.xp
+    d = A1.shape[1]
+    Qc = (A1 @ X) * s
+    hc = A3 @ Y
+    store = {"alpha": [], "c": []}
+    acc = {}
+
+    def row_fn(s0, s1, PhiT, alpha, rest):
+        cb = rest[:, :d] / alpha[:, None] - E[s0:s1]               # c~_i (Lemma D.2)
+        MT = PhiT @ (cb / alpha[:, None])                          # U1^T c~ (k1 x d), this block
+        acc["M"] = MT if "M" not in acc else acc["M"] + MT
+        store["alpha"].append(alpha)
+        store["c"].append(cb)
+
+    Z, nblocks, b = _fast_pass(ns, Qc, A2, _concat(ns, [hc, A3]), plan, coef, row_fn,
+                               _value_width("Y", d), block)
+    G = Z[:, 1 + d:].T @ acc["M"]                                  # (V1^T A3)^T (U1^T c~)
     info = {k_: xp.concatenate(v) for k_, v in store.items()}
     info.update(nblocks=nblocks, block=b)
     return G, info
@@ -369,6 +421,7 @@ class _Instance:
     qm: float = 0.0     # max |q^c_ia|
     km: float = 0.0     # max |k_jb|
     xb: object = np     # numpy or CuPy
+    K3: object = None   # max_j |A3_jl| (the dL/dY bound)
 
 
 def _max_row_norm(a):
@@ -408,6 +461,7 @@ def _instance(ns, A1, A2, A3, E, X, Y, s_val, Qc=None, hc=None,
     xabs, yabs = magnitudes("X", X, keep=True), magnitudes("Y", Y, keep=True)
     a3 = magnitudes("A3", A3, keep=True)
     beta_raw = (a3 @ yabs).max(axis=0)
+    K3 = a3.max(axis=0)
     del a3
     magnitudes("A1 X", Qc)
     magnitudes("h", hc)
@@ -425,7 +479,7 @@ def _instance(ns, A1, A2, A3, E, X, Y, s_val, Qc=None, hc=None,
     H = stats["h"][1] * (1 + 4e-16)
     beta = _gamma(d, u) * beta_raw * infl + _scaled_up(1.1 * d * om, oe)
     return _Instance(n, d, u, s, R, sigma, a1, stats["A2"][1], H, beta, e64, om, oe,
-                     stats["A1 X"][2], stats["A2"][2], xb)
+                     stats["A1 X"][2], stats["A2"][2], xb, K3)
 
 
 def _feature_consts(inst, poly_abs_coeffs, degree, k):
@@ -486,14 +540,12 @@ def _gradient_bound(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, absr
     H, beta, Kb = inst.H, inst.beta, inst.Kb
     if not math.isfinite(eta):
         return math.inf, {}
-    mag = n_over_alpha[:, None] * PabsF                               # >= sum_j sum_alpha |Phi Psi| / alpha~
-    xi = _gamma(Nn + k + 2, u) * H[None, :] * mag
+    mag, xi, Dc = _row_errors(inst, eta, PabsF, Nn, k, n_over_alpha, absc, feat)
     om = inst.omega if feat is not None else 0.0
     uf_final = 0.0
     if om:
         Cc, SPhi, Mk = feat
         oe = inst.omega_exp
-        xi = xi + _scaled_up_rows(inst.xb, 1.1 * om * (n_over_alpha * (SPhi + k) + 1), oe)[:, None]
         n, am = inst.n, float(n_over_alpha.max())
         a1m, km, Hm = _max_entry(inst.A1abs), inst.km, _max_entry(H)
         cm, rm = _max_entry(absc), _max_entry(absr)
@@ -502,7 +554,6 @@ def _gradient_bound(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, absr
         dG2 = n * om * ((k + SPhi * (1 + a1m)) * 2 * n * Mk * km
                         + SPhi * a1m * rm * am * (2 * Mk + 1)) + k * om
         uf_final = _scaled_up(1.1 * (s * (dG1 + dG2) + om), oe)
-    Dc = eta * H[None, :] + beta[None, :] + xi + (u / (1 - u)) * absc
     Q = absc @ H
     Dq = Dc @ H + (absc + Dc) @ beta
     gd = _gamma(d, u)
@@ -523,6 +574,54 @@ def _gradient_bound(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, absr
     total = float((prop + rnd).max()) * _SLACK + uf_final
     return total, {"propagation": float(prop.max()), "rounding": float(rnd.max()),
                    "underflow": uf_final, "eta": eta}
+
+
+def _row_errors(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, feat=None):
+    """(mag, xi, Dc) shared by the dL/dX and dL/dY bounds (see :func:`_gradient_bound`):
+    mag_i >= sum_j sum_alpha |Phi_i alpha Psi_j alpha| / alpha~_i, xi_im >= the rounding (and
+    underflow) of (f~ h)_im, Dc_im >= |c~_im - c_im|."""
+    u, H = inst.u, inst.H
+    mag = n_over_alpha[:, None] * PabsF
+    xi = _gamma(Nn + k + 2, u) * H[None, :] * mag
+    if feat is not None and inst.omega:
+        SPhi = feat[1]
+        xi = xi + _scaled_up_rows(inst.xb, 1.1 * inst.omega * (n_over_alpha * (SPhi + k) + 1),
+                                  inst.omega_exp)[:, None]
+    Dc = eta * H[None, :] + inst.beta[None, :] + xi + (u / (1 - u)) * absc
+    return mag, xi, Dc
+
+
+def _gradient_bound_Y(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, feat=None):
+    """Upper bound on ||g~_Y - dL/dY||_inf, dL/dY = A3^T f^T c (Lemma D.7, ours).
+
+    g~_Y = (V1^T A3)^T (U1^T c~) = A3^T f~^T c~ in exact arithmetic, and
+      A3^T (f~^T c~ - f^T c) = A3^T ((f~ - f)^T c~ + f^T (c~ - c)),
+    with |f~ - f| <= eta f, f >= 0 and sum_j f_ij = 1:
+      |g~_Y - g_Y|_lm <= K3_l sum_i (eta |c~_im| + Dc_im) + (rounding), K3_l = max_j |A3_jl|.
+    Rounding: each term Psi_j alpha A3_jl Phi_i alpha c~_im / alpha~_i passes through at most
+    N = 2 Nn + k + 4 roundings (two blocked sums of n terms, the sum over alpha, four products or
+    quotients), so it adds gamma_N K3_l sum_i |c~_im| mag_i. Underflow (numpy dtypes; omega per
+    product or quotient, sums exact): the quotients c~/alpha~ give K3_l omega n^2 P_abs, the
+    products in U1^T c~ give K3_l omega k n^2 Mk, those in V1^T A3 give n omega SPhi
+    sum_i |c~_im| / alpha~_i, the last products k omega.
+    """
+    u = inst.u
+    if not math.isfinite(eta):
+        return math.inf, {}
+    mag, _, Dc = _row_errors(inst, eta, PabsF, Nn, k, n_over_alpha, absc, feat)
+    outer = inst.xb.outer
+    prop = outer(inst.K3, (eta * absc + Dc).sum(axis=0))
+    rnd = _gamma(2 * Nn + k + 4, u) * outer(inst.K3, (absc * mag).sum(axis=0))
+    uf = 0.0
+    if feat is not None and inst.omega:
+        _, SPhi, Mk = feat
+        n, om = inst.n, inst.omega
+        c_over_alpha = float((absc * n_over_alpha[:, None]).sum(axis=0).max()) / n
+        uf = _scaled_up(1.1 * om * (_max_entry(inst.K3) * n * n * (PabsF + k * Mk)
+                                    + n * SPhi * c_over_alpha + k), inst.omega_exp)
+    total = float((prop + rnd).max()) * _SLACK + uf
+    return total, {"propagation": float(prop.max()), "rounding": float(rnd.max()),
+                   "underflow": uf, "eta": eta}
 
 
 def _apriori_rows(inst: _Instance, eta, PabsF, Nn, k):
@@ -630,7 +729,8 @@ def _finite(ns, what, out):
 
 def gradient_fast(A1, A2, A3, E, X, Y, *, wrt="X", scale=None, eps=None, basis="chebyshev",
                   max_rank=DEFAULT_MAX_RANK, return_bound=False, block=None):
-    """dL/dX to within eps in O(n k1 d^2) time (Theorem D.6, corrected), certified.
+    """dL/dX to within eps in O(n k1 d^2) time (Theorem D.6, corrected), certified; with
+    ``wrt="Y"`` dL/dY = A3^T f^T c in O(n k1 d) time (Lemma D.7, ours), certified the same way.
 
     eps:          required: the result g~ satisfies ||g~ - dL/dX||_inf <= eps, proven for this
                   instance (polynomial error by interval arithmetic, propagation exactly,
@@ -640,12 +740,15 @@ def gradient_fast(A1, A2, A3, E, X, Y, *, wrt="X", scale=None, eps=None, basis="
                   :class:`attngrad.ApproximationError` says why and what would be needed.
     return_bound: return a :class:`FastResult` (value, bound, degree, rank, basis, interval, ...)
                   instead of the d x d array.
-    block:        rows per block (default: about 2^18 feature entries per block, at least 64 rows).
+    block:        rows per block (default: up to 2^18 entries per block of features or value
+                  columns on numpy and mpmath, 2^25 entries and 2^15 rows on CuPy; at least 64
+                  rows). Larger blocks mean fewer kernel launches but a larger rounding term.
     """
-    validate.choice("wrt", wrt, {"X"})  # the fast method implements Section D (dL/dX)
+    validate.choice("wrt", wrt, {"X", "Y"})
     eps = _check_eps(eps)
     _check_opts(basis, max_rank, block)
     ns, dims, (A1, A2, A3, E, X, Y) = validate.loss_args(A1, A2, A3, E, X, Y)
+    _refuse_flushed(ns, "gradient(method='fast')")
     n, d = dims["n"], dims["d"]
     s = F.scale_value(ns, scale, d)
     Qc = (A1 @ X) * s
@@ -654,13 +757,15 @@ def gradient_fast(A1, A2, A3, E, X, Y, *, wrt="X", scale=None, eps=None, basis="
     prec = _prec_of(ns)
 
     def total_of(eta, PabsF, Nn, k):
-        rows = _apriori_rows(inst, eta, PabsF, Nn, k)
-        return _gradient_bound(inst, eta, PabsF, Nn, k, *rows)[0]
+        n_over_alpha, absc, absr, absFh = _apriori_rows(inst, eta, PabsF, Nn, k)
+        if wrt == "Y":
+            return _gradient_bound_Y(inst, eta, PabsF, Nn, k, n_over_alpha, absc)[0]
+        return _gradient_bound(inst, eta, PabsF, Nn, k, n_over_alpha, absc, absr, absFh)[0]
 
     g, poly = _choose_degree(inst, eps, basis, max_rank, prec,
-                             lambda k: _blocking(ns, n, k, block), total_of,
-                             "gradient(method='fast')")
-    res = _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block)
+                             lambda k: _blocking(ns, n, k, _value_width(wrt, d), block),
+                             total_of, "gradient(method='fast')")
+    res = _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block, wrt)
     if not res.bound <= eps:
         raise ApproximationError(
             f"gradient(method='fast'): the a-posteriori bound {res.bound:.3g} exceeds eps={eps:g} "
@@ -668,12 +773,13 @@ def gradient_fast(A1, A2, A3, E, X, Y, *, wrt="X", scale=None, eps=None, basis="
     return res if return_bound else res.value
 
 
-def _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block):
+def _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block, wrt="X"):
     d = inst.d
     plan = monomial_plan(d, poly.degree)
     k = len(plan[0])
     coef = _coef_vector(ns, poly, plan)
-    G, info = _grad_core(ns, A1, A2, A3, E, X, Y, s, poly, plan, coef, block)
+    core = _grad_core_Y if wrt == "Y" else _grad_core
+    G, info = core(ns, A1, A2, A3, E, X, Y, s, plan, coef, block)
     _finite(ns, "gradient(method='fast')", G)
     if math.isnan(poly.rel_error):  # an uncertified polynomial: no bound to compute
         return FastResult(G, math.nan, poly.degree, k, poly.basis,
@@ -684,6 +790,12 @@ def _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block):
     alpha = _to64(ns, info["alpha"], "alpha~", what)
     if not bool((alpha > 0).all()):
         bound, parts = math.inf, {}
+    elif wrt == "Y":
+        absc = _abs64(ns, info["c"], "c~", what)
+        n_over_alpha = inst.n / alpha * (1 + 1e-15)
+        _check_range(what, {"c~": absc, "n / alpha~": n_over_alpha, "P_abs": PabsF}, inst.xb)
+        feat = _feature_consts(inst, poly.coeffs, poly.degree, k)[:3]
+        bound, parts = _gradient_bound_Y(inst, eta, PabsF, Nn, k, n_over_alpha, absc, feat)
     else:
         absc, absr, absFh = (_abs64(ns, info[key], name, what) for key, name in
                              (("c", "c~"), ("r", "r~"), ("Fh", "f~ h")))
@@ -698,19 +810,20 @@ def _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block):
                       poly.rel_error, eta, parts)
 
 
-def gradient_fixed_degree(A1, A2, A3, E, X, Y, *, degree, basis="chebyshev", interval=None,
-                          scale=None, return_info=False, block=None, certify=True):
+def gradient_fixed_degree(A1, A2, A3, E, X, Y, *, degree, wrt="X", basis="chebyshev",
+                          interval=None, scale=None, return_info=False, block=None, certify=True):
     """The same algorithm at a fixed polynomial degree, without certification.
 
     degree:   the degree g of P (rank k1 = binom(g + d, d), see :func:`rank_for`).
     interval: (lo, hi) or a radius R for [-R, R] on which P approximates exp; default the
               proven score interval [-R, R], R = max||q_i|| max||k_j||.
     Returns the d x d gradient, or with ``return_info=True`` a :class:`FastResult` whose
-    ``bound`` is the certified bound when the default interval is used and ``nan`` otherwise
-    (rank in ``.rank``). ``certify=False`` skips the polynomial's interval-arithmetic
+    ``bound`` is the certified bound when the default interval is used and ``nan`` otherwise,
+    and for CuPy float32, whose flushed subnormals the bound does not model (rank in ``.rank``). ``certify=False`` skips the polynomial's interval-arithmetic
     certificate and the bound (``bound`` is nan): the cost of the algorithm alone.
     """
     validate.integer("degree", degree, minimum=0)
+    validate.choice("wrt", wrt, {"X", "Y"})
     if not isinstance(certify, bool):
         raise TypeError(f"certify: expected True or False, got {certify!r}")
     _check_opts(basis, DEFAULT_MAX_RANK, block)
@@ -733,9 +846,9 @@ def gradient_fixed_degree(A1, A2, A3, E, X, Y, *, degree, basis="chebyshev", int
             raise ValueError(f"interval: need a radius R > 0 or a pair lo < hi, got {interval!r}")
         certified = lo <= -inst.R and hi >= inst.R
     # only a symmetric interval that covers every score is certified (else the bound is nan)
-    certified = certify and certified and lo == -hi
+    certified = certify and certified and lo == -hi and not _flushes_subnormals(ns)
     poly = exp_poly(basis, degree, lo, hi, _prec_of(ns), certify=certified)
-    res = _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block)
+    res = _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block, wrt)
     res.interval = (lo, hi)
     return res if return_info else res.value
 
@@ -751,7 +864,9 @@ def attention_fast(Q, K, V, *, scale=None, eps=None, basis="chebyshev", max_rank
     _check_opts(basis, max_rank, block)
     ns, dims, (Q, K, Vv) = validate.arrays(
         {"Q": ("n", "d"), "K": ("n", "d"), "V": ("n", "dv")}, Q=Q, K=K, V=V)
+    _refuse_flushed(ns, "attention(method='fast')")
     n, d = dims["n"], dims["d"]
+    width = _value_width("attention", d, dims["dv"])
     s = F.scale_value(ns, scale, d)
     u = _u_of(ns)
     om, oe = _omega_of(ns)
@@ -782,7 +897,7 @@ def attention_fast(Q, K, V, *, scale=None, eps=None, basis="chebyshev", max_rank
         return bound_of(eta, PabsF, Nn, k, math.exp(inst.R + sigma) * 2.0)
 
     g, poly = _choose_degree(inst, eps, basis, max_rank, _prec_of(ns),
-                             lambda k: _blocking(ns, n, k, block), total_of,
+                             lambda k: _blocking(ns, n, k, width, block), total_of,
                              "attention(method='fast')")
     plan = monomial_plan(d, poly.degree)
     k = len(plan[0])
@@ -794,7 +909,7 @@ def attention_fast(Q, K, V, *, scale=None, eps=None, basis="chebyshev", max_rank
         out.append(rest / alpha[:, None])
         alphas.append(alpha)
 
-    _, nb, b = _fast_pass(ns, Qc, K, Vv, plan, coef, row_fn, block)
+    _, nb, b = _fast_pass(ns, Qc, K, Vv, plan, coef, row_fn, width, block)
     T = ns.xp.concatenate(out, axis=0)
     _finite(ns, "attention(method='fast')", T)
     eta, PabsF, Nn = _eta(inst, poly.rel_error, poly.abs_sum, poly.degree, k, nb, b, poly.coeffs)

@@ -678,8 +678,8 @@ def parse_args(argv=None):
     ap.add_argument("--fast-dtypes", nargs="+", default=["float64", "float32"],
                     choices=["float64", "float32"])
     ap.add_argument("--fast-block", type=int, default=None,
-                    help="rows per block of the fast gradient (default: attngrad's, which "
-                         "holds 2^25 feature entries per block on CuPy, 2^18 on numpy)")
+                    help="rows per block of the fast gradient (default: attngrad's: up to "
+                         "2^25 entries and 2^15 rows per block on CuPy, 2^18 entries on numpy)")
     ap.add_argument("--rel-target", type=float, default=1e-6,
                     help="relative error the fast gradient's eps is chosen for (default 1e-6)")
     ap.add_argument("--exact-max-n", type=_size, default=2 ** 18,

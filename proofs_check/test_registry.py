@@ -16,7 +16,7 @@ REQUIRED = (
     + [f"Lemma C.{k}" for k in (1, 2, 4, 6, 7, 8)]
     + ["Section 3.1 (Kronecker product)", "Definition A.3"]
     + ["Lemma E.3", "Lemma E.4", "Theorem E.5", "Lemma E.6 (ours)"]
-    + [f"Lemma D.{k}" for k in range(1, 6)] + ["Theorem D.6"]
+    + [f"Lemma D.{k}" for k in range(1, 6)] + ["Theorem D.6", "Lemma D.7 (ours)"]
 )
 
 

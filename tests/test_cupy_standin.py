@@ -162,12 +162,38 @@ def _agree(what, dev, host):
     assert 0 <= dev.bound <= EPS and 0 <= host.bound <= EPS, (what, dev.bound, host.bound)
     err = float(np.max(np.abs(dev.value.get() - host.value)))
     assert err <= dev.bound + host.bound, (what, err, dev.bound, host.bound)
+    # the stand-in computes with numpy and, at N = 64 rows, both use one block: the bound the
+    # device path evaluates (on the device) must be the host's, to the last bit
+    assert dev.bound == host.bound, (what, dev.bound, host.bound)
 
 
 def test_fast_gradient_on_the_device(device):
     a = _instance(5)
     dev = attngrad.gradient(*[device(v) for v in a], method="fast", eps=EPS, return_bound=True)
     _agree("gradient", dev, attngrad.gradient(*a, method="fast", eps=EPS, return_bound=True))
+
+
+def test_fast_gradient_Y_on_the_device(device):
+    a = _instance(8)
+    dev = attngrad.gradient(*[device(v) for v in a], wrt="Y", method="fast", eps=EPS,
+                            return_bound=True)
+    _agree("gradient Y", dev,
+           attngrad.gradient(*a, wrt="Y", method="fast", eps=EPS, return_bound=True))
+
+
+def test_fast_float32_on_the_device_is_refused_not_certified(device):
+    """CuPy flushes float32 subnormals (-ftz=true), outside the rounding model: refused."""
+    a = [v.astype(np.float32) for v in _instance(9)]
+    dev = [device(v) for v in a]
+    for call in (lambda: attngrad.gradient(*dev, method="fast", eps=1.0),
+                 lambda: attngrad.gradient(*dev, wrt="Y", method="fast", eps=1.0),
+                 lambda: attngrad.attention(dev[0], dev[1], dev[2], method="fast", eps=1.0)):
+        with pytest.raises(attngrad.ApproximationError, match="flush float32 subnormals"):
+            call()
+    res = fast.gradient_fixed_degree(*dev, degree=3, return_info=True)
+    assert type(res.value) is CupyStandIn and res.value.dtype == np.float32
+    assert np.isnan(res.bound)
+    assert attngrad.gradient(*a, method="fast", eps=1.0, return_bound=True).bound <= 1.0  # numpy
 
 
 def test_fast_attention_on_the_device(device):

@@ -7,7 +7,8 @@ import pytest
 
 from derivations import gpu, registry
 
-GPU_STATEMENTS = ("Definition 3.4", "Definition 3.6", "Definition 3.7", "Theorem D.6")
+GPU_STATEMENTS = ("Definition 3.4", "Definition 3.6", "Definition 3.7", "Theorem D.6",
+                  "Lemma D.7 (ours)")
 
 
 def _gpu_steps(result):

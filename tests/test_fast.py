@@ -179,8 +179,10 @@ def test_bad_options():
         gradient_fixed_degree(*args, degree=-1)
     with pytest.raises(ValueError, match="interval"):
         gradient_fixed_degree(*args, degree=2, interval=(1.0, -1.0))
-    with pytest.raises(ValueError, match="wrt"):
-        attngrad.gradient(*args, method="fast", eps=1e-3, wrt="Y")
+    with pytest.raises(ValueError, match="^wrt"):
+        attngrad.gradient(*args, method="fast", eps=1e-3, wrt="Z")
+    with pytest.raises(ValueError, match="^wrt"):
+        gradient_fixed_degree(*args, degree=2, wrt="x")
 
 
 @pytest.mark.parametrize("scale,max_rank,eps,reason", [(1.5, 30, 1e-3, "max_rank"),
@@ -341,3 +343,118 @@ def test_fixed_degree_without_certificate_is_the_same_gradient():
     assert math.isfinite(a.bound) and math.isnan(b.bound) and math.isnan(b.poly_rel_error)
     with pytest.raises(TypeError, match="^certify"):
         gradient_fixed_degree(*args, degree=4, certify="no")
+
+
+# --- dL/dY (Lemma D.7, ours) ----------------------------------------------------------------
+
+def exact_mp_Y(args, dps=30):
+    with mpmath.workdps(dps):
+        G = attngrad.gradient(*[attngrad.to_mpmath(a) for a in args], wrt="Y")
+        return attngrad.to_float64(G)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(2, 10), d=st.integers(1, 3), seed=st.integers(0, 10 ** 6),
+       scale=st.sampled_from([0.05, 0.3, 1.0, 2.0, 4.0]), kind=st.sampled_from(KINDS),
+       eps=st.sampled_from([1e-2, 1e-5, 1e-8, 1e-11]), basis=st.sampled_from(["chebyshev", "taylor"]))
+@example(n=2, d=1, seed=0, scale=4.0, kind="peaked", eps=1e-11, basis="taylor")
+@example(n=10, d=3, seed=1, scale=2.0, kind="onehot-E", eps=1e-5, basis="chebyshev")
+def test_Y_error_below_bound_below_eps(n, d, seed, scale, kind, eps, basis):
+    args = make(n, d, seed, scale, kind)
+    try:
+        res = gradient_fast(*args, wrt="Y", eps=eps, basis=basis, return_bound=True, max_rank=2000)
+    except attngrad.ApproximationError as exc:
+        assert "eps" in str(exc)
+        assert scale > 0.3, f"refused at scale {scale}: {exc}"
+        return
+    err = float(np.max(np.abs(res.value - exact_mp_Y(args))))
+    assert err <= res.bound <= eps
+    assert res.value.shape == (d, d) and res.rank == rank_for(d, res.degree)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(2, 10), d=st.integers(1, 3), seed=st.integers(0, 10 ** 6),
+       scale=st.sampled_from([0.3, 1.0, 2.0]), kind=st.sampled_from(KINDS),
+       degree=st.integers(0, 4), basis=st.sampled_from(["chebyshev", "taylor"]))
+def test_Y_low_degree_bound_holds(n, d, seed, scale, kind, degree, basis):
+    """Low degrees: the polynomial error is large, so the dL/dY bound is tested where it is tight."""
+    args = make(n, d, seed, scale, kind)
+    res = gradient_fixed_degree(*args, degree=degree, wrt="Y", basis=basis, return_info=True)
+    err = float(np.max(np.abs(res.value - exact_mp_Y(args))))
+    assert err <= res.bound
+
+
+def test_Y_bound_is_not_vacuous_and_api():
+    args = make(300, 4, 2, 0.5, "uniform")
+    G = attngrad.gradient(*args, wrt="Y")
+    res = attngrad.gradient(*args, wrt="Y", method="fast", eps=1e-6, return_bound=True)
+    err = float(np.max(np.abs(res.value - G)))
+    assert 0 < err <= res.bound <= 1e-6
+    low = gradient_fixed_degree(*args, degree=3, wrt="Y", return_info=True)
+    err3 = float(np.max(np.abs(low.value - G)))
+    assert 0 < err3 <= low.bound <= 1e5 * err3
+
+
+def test_Y_mpmath_and_float32():
+    args = make(6, 2, 11, 1.0, "uniform")
+    with mpmath.workdps(40):
+        mp_args = [attngrad.to_mpmath(a) for a in args]
+        res = attngrad.gradient(*mp_args, wrt="Y", method="fast", eps=1e-25, return_bound=True)
+        assert all(isinstance(v, mpmath.mpf) for v in res.value.ravel())
+        G = attngrad.gradient(*mp_args, wrt="Y")
+        err = max(abs(a - b) for a, b in zip(res.value.ravel(), G.ravel()))
+    assert err <= res.bound <= 1e-25
+    a32 = [a.astype(np.float32) * np.float32(0.5) for a in args]
+    r32 = gradient_fast(*a32, wrt="Y", eps=1e-2, return_bound=True)
+    assert r32.value.dtype == np.float32
+    assert float(np.max(np.abs(r32.value - exact_mp_Y([a.astype(np.float64) for a in a32])))) \
+        <= r32.bound <= 1e-2
+
+
+def test_Y_tiny_entries_raise_or_certify():
+    """Underflow in the features and in c~ / alpha~ must be covered (or refused)."""
+    rng = np.random.default_rng(1)
+    A1, A2 = (rng.uniform(-1, 1, (4, 2)) * 1e-160 for _ in range(2))
+    A3, E = (rng.uniform(-1, 1, (4, 2)) * 1e-150 for _ in range(2))
+    X, Y = rng.uniform(-1, 1, (2, 2, 2))
+    args = (A1, A2, A3, E, X, Y)
+    try:
+        res = gradient_fast(*args, wrt="Y", eps=1e-290, return_bound=True)
+    except attngrad.ApproximationError as exc:
+        assert "eps" in str(exc) or "underflow" in str(exc)
+        return
+    with mpmath.workdps(60):
+        G = attngrad.gradient(*[attngrad.to_mpmath(a) for a in args], wrt="Y")
+        err = max(abs(mpmath.mpf(float(a)) - b) for a, b in zip(res.value.ravel(), G.ravel()))
+    assert err <= mpmath.mpf(res.bound) <= 1e-290
+
+
+def test_mpmath_entries_below_float64_range_are_refused():
+    """The bound is evaluated in float64: mpmath entries it cannot represent are refused."""
+    rng = np.random.default_rng(0)
+    raw = [rng.uniform(-1, 1, (4, 2)) for _ in range(4)] + [rng.uniform(-1, 1, (2, 2)) for _ in range(2)]
+    with mpmath.workdps(30):
+        args = [attngrad.to_mpmath(a) for a in raw]
+        args[3] = args[3] * mpmath.mpf("1e-400")
+        for wrt in ("X", "Y"):
+            with pytest.raises(attngrad.ApproximationError, match="below float64's range"):
+                gradient_fast(*args, wrt=wrt, eps=1e-10)
+
+
+@pytest.mark.parametrize("degree", [1, 3, 6])
+def test_Y_float32_subnormal_gradient_within_bound(degree):
+    """float32 with A3, E ~ 2^-66: dL/dY ~ 1e-40 is subnormal, so the products of the fast path
+    underflow; the bound (its underflow terms included) still holds against 60 digits."""
+    rng = np.random.default_rng(3)
+    n, d = 40, 2
+    A1, A2 = (rng.uniform(-0.5, 0.5, (n, d)).astype(np.float32) for _ in range(2))
+    A3, E = ((rng.uniform(-1, 1, (n, d)) * 2.0 ** -66).astype(np.float32) for _ in range(2))
+    X, Y = (rng.uniform(-1, 1, (d, d)).astype(np.float32) for _ in range(2))
+    args = (A1, A2, A3, E, X, Y)
+    res = gradient_fixed_degree(*args, degree=degree, wrt="Y", return_info=True)
+    assert res.parts["underflow"] > 0
+    with mpmath.workdps(60):
+        G = attngrad.gradient(*[attngrad.to_mpmath(a) for a in args], wrt="Y")
+        assert max(abs(v) for v in G.ravel()) < np.finfo(np.float32).tiny
+        err = max(abs(mpmath.mpf(float(a)) - b) for a, b in zip(res.value.ravel(), G.ravel()))
+    assert 0 < err <= res.bound
