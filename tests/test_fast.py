@@ -458,3 +458,18 @@ def test_Y_float32_subnormal_gradient_within_bound(degree):
         assert max(abs(v) for v in G.ravel()) < np.finfo(np.float32).tiny
         err = max(abs(mpmath.mpf(float(a)) - b) for a, b in zip(res.value.ravel(), G.ravel()))
     assert 0 < err <= res.bound
+
+
+def test_scaled_up_rows_matches_the_scalar_rounding_up():
+    """The vectorised x * 2^-e rounded up (the underflow terms of the bound, on the device)
+    agrees with the scalar one and never rounds down."""
+    from attngrad.fast import _scaled_up, _scaled_up_rows
+
+    x = np.array([1.0, 3.0, 1e-300, 7.5e200, math.pi, 2.0 ** -1000])
+    for e in (-75, 0, 75, 1000):
+        got = _scaled_up_rows(np, x, e)
+        want = np.array([_scaled_up(float(v), e) for v in x])
+        np.testing.assert_array_equal(got, want)
+        with mpmath.workprec(2000):
+            assert all(mpmath.mpf(float(g)) >= mpmath.ldexp(mpmath.mpf(float(v)), -e)
+                       for g, v in zip(got, x))
