@@ -12,6 +12,8 @@ import importlib
 import json
 import sys
 
+from .progress import Bar
+
 
 def _check(args) -> int:
     from derivations import registry
@@ -24,11 +26,14 @@ def _check(args) -> int:
             print(f"unknown statement id(s): {sorted(unknown)}", file=sys.stderr)
             return 2
     results = []
-    progress = _progress(len(sts), enabled=not args.json)
-    for s in sts:
-        progress(s.id)
-        results.append(s.run(gpu=not args.no_gpu))
-    progress(None)
+    bar = Bar("checking", enabled=not args.json)
+    bar.start(len(sts))
+    try:
+        for s in sts:
+            bar.advance(s.id)
+            results.append(s.run(gpu=not args.no_gpu))
+    finally:
+        bar.stop()
     ids = {s.id for s in sts}
     errata = [e.as_dict() | {"statement": sid} for sid, e in registry.errata() if sid in ids]
     failed = [r for r in results if r.status == "failed"]
@@ -43,23 +48,6 @@ def _check(args) -> int:
         for r in failed:
             print(r.report())
     return 1 if failed else 0
-
-
-def _progress(total, enabled):
-    if not enabled or not sys.stderr.isatty():
-        return lambda sid: None
-    from rich.progress import Progress
-
-    bar = Progress(transient=True)
-    task = bar.add_task("checking", total=total)
-    bar.start()
-
-    def step(sid):
-        if sid is None:
-            bar.stop()
-        else:
-            bar.update(task, advance=1, description=sid)
-    return step
 
 
 def _table(results, summaries):

@@ -11,6 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..progress import Bar
+
 
 def register(sub):
     g = sub.add_parser("generate", help="write a reduction instance (.npz with metadata)")
@@ -97,7 +99,7 @@ def _decide(args) -> int:
         print(f"attngrad decide: {exc}", file=sys.stderr)
         return 2
     print(I.summary(inst))
-    bar = _Bar()
+    bar = Bar("oracle calls")
     try:
         result = decide(inst, oracle, rule=args.rule, points=args.points, eps=args.eps,
                         progress=bar.update, device=args.device)
@@ -114,28 +116,3 @@ def _decide(args) -> int:
         bar.stop()
     print(result.report())
     return 0 if result.status == "decided" else 3
-
-
-class _Bar:
-    """A rich progress bar on stderr (only when stderr is a terminal)."""
-
-    def __init__(self):
-        self.bar = None
-        self.task = None
-
-    def update(self, done, total):
-        if not sys.stderr.isatty():
-            return
-        if self.bar is None:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            self.bar = Progress(console=Console(stderr=True), transient=True)
-            self.task = self.bar.add_task("oracle calls", total=total)
-            self.bar.start()
-        self.bar.update(self.task, completed=done)
-
-    def stop(self):
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 
+from ..progress import Bar
 from . import families as fam
 from . import harness
 
@@ -69,25 +70,12 @@ def register(subparsers):
     return p
 
 
-class _ProgressBar:
-    """rich progress bar; ``bar(total)`` starts it and returns the step callable."""
-
-    def __init__(self):
-        self.bar = None
-
-    def __call__(self, total):
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn)
-
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), transient=True)
-        task = self.bar.add_task("stress", total=total)
-        self.bar.start()
-        return lambda desc: self.bar.update(task, advance=1, description=desc[:70])
-
-    def stop(self):
-        if self.bar is not None:
-            self.bar.stop()
+def _progress(bar):
+    """harness.run's progress hook: called with the total, returns the step callable."""
+    def start(total):
+        bar.start(total)
+        return bar.advance
+    return start if bar.enabled else None
 
 
 def config_from_args(args):
@@ -163,12 +151,11 @@ def _report(result, paths):
 def _stress(args) -> int:
     try:
         config = config_from_args(args)
-        bar = _ProgressBar() if not args.no_progress and sys.stderr.isatty() else None
+        bar = Bar("stress", enabled=not args.no_progress)
         try:
-            result = harness.run(config, progress=bar)
+            result = harness.run(config, progress=_progress(bar))
         finally:
-            if bar is not None:
-                bar.stop()
+            bar.stop()
     except (ValueError, TypeError) as exc:
         print(f"attngrad stress: {exc}", file=sys.stderr)
         return 2
