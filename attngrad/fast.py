@@ -19,9 +19,11 @@ derivations/sD_fast.py):
   sums over rows run in blocks (the d^2 columns h_{*,m} o A2 too), so memory is
   O(b (k1 + d^2) + n d + k1 d^2) for a block of b rows.
   No n x n matrix is formed. Time O(n k1 d^2).
+* Lemma D.7 (ours; the paper treats dL/dX only): dL/dY = A3^T f^T c, so
+  g~_Y = (V1^T A3)^T (U1^T c~), time O(n k1 d) (:func:`_grad_core_Y`).
 
-Certified error (``eps`` means ||g~ - dL/dX||_inf <= eps, as in Definition 1.4): see
-:func:`_gradient_bound`. The bound combines
+Certified error (``eps`` means ||g~ - dL/dX||_inf <= eps, as in Definition 1.4, or the same for
+dL/dY): see :func:`_gradient_bound` and :func:`_gradient_bound_Y`. The bound combines
 
 1. the polynomial's certified relative error on [-R, R] (attngrad/poly.py, interval
    arithmetic), which makes f~_ij = f_ij (1 + e_ij) with |e_ij| <= eta (normalisation
@@ -33,10 +35,14 @@ Assumptions of the rounding bound (the only non-interval part): the arithmetic o
 namespace rounds to nearest with unit roundoff u (2^-53 float64, 2^-24 float32,
 2^-prec for mpmath), so every +, -, *, / satisfies fl(a op b) = (a op b)(1 + t), |t| <= u,
 and every dot product or sum of length k, in any order (BLAS blocking, FMA), has error at
-most gamma_k = k u / (1 - k u) times the sum of absolute values of its terms; no underflow
-to subnormals or overflow occurs (overflow is detected: non-finite results raise). The bound
-itself is evaluated in float64 and multiplied by (1 + 1e-6), which covers its own rounding
-for n < 10^9.
+most gamma_k = k u / (1 - k u) times the sum of absolute values of its terms. Underflow (numpy
+and CuPy float64, numpy float32): gradual, so a product or quotient whose result is subnormal
+errs by at most omega = u * (smallest normal) in absolute value and sums stay exact; each
+such operation is charged omega (see :func:`_omega_of`). CuPy float32 flushes subnormals to
+zero, outside this model: the fast methods refuse to certify it. Overflow is detected
+(non-finite results raise). Non-zero magnitudes below 2^-80 are refused, so the bound itself,
+evaluated in float64 (on the input's device) and multiplied by (1 + 1e-6), neither underflows
+nor loses more than that slack to its own rounding for n < 10^9.
 """
 from __future__ import annotations
 
@@ -429,6 +435,13 @@ def _max_row_norm(a):
     return math.sqrt(float((a * a).sum(axis=1).max()))
 
 
+def _sup(a):
+    """max of a bound's array, as a float; nan (an infinite gamma times a zero magnitude) is
+    read as inf: no certificate, never a silent nan."""
+    v = float(a.max())
+    return math.inf if math.isnan(v) else v
+
+
 def _max_entry(a):
     return float(a.max()) if a.size else 0.0
 
@@ -571,8 +584,8 @@ def _gradient_bound(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, absr
     g2 = outer(inst.A1abs.T @ (absr * (1 + eta)), Kb) + e2
     fin = _gamma(3, u) * s * (g1 + g2)
     rnd = s * (e1 + e2) + fin
-    total = float((prop + rnd).max()) * _SLACK + uf_final
-    return total, {"propagation": float(prop.max()), "rounding": float(rnd.max()),
+    total = _sup(prop + rnd) * _SLACK + uf_final
+    return total, {"propagation": _sup(prop), "rounding": _sup(rnd),
                    "underflow": uf_final, "eta": eta}
 
 
@@ -611,7 +624,11 @@ def _gradient_bound_Y(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, fe
     mag, _, Dc = _row_errors(inst, eta, PabsF, Nn, k, n_over_alpha, absc, feat)
     outer = inst.xb.outer
     prop = outer(inst.K3, (eta * absc + Dc).sum(axis=0))
-    rnd = _gamma(2 * Nn + k + 4, u) * outer(inst.K3, (absc * mag).sum(axis=0))
+    gN = _gamma(2 * Nn + k + 4, u)
+    if not math.isfinite(gN):  # the sums are too long for this precision: nothing to certify
+        return math.inf, {"propagation": _sup(prop), "rounding": math.inf, "underflow": 0.0,
+                          "eta": eta}
+    rnd = gN * outer(inst.K3, (absc * mag).sum(axis=0))
     uf = 0.0
     if feat is not None and inst.omega:
         _, SPhi, Mk = feat
@@ -619,8 +636,8 @@ def _gradient_bound_Y(inst: _Instance, eta, PabsF, Nn, k, n_over_alpha, absc, fe
         c_over_alpha = float((absc * n_over_alpha[:, None]).sum(axis=0).max()) / n
         uf = _scaled_up(1.1 * om * (_max_entry(inst.K3) * n * n * (PabsF + k * Mk)
                                     + n * SPhi * c_over_alpha + k), inst.omega_exp)
-    total = float((prop + rnd).max()) * _SLACK + uf
-    return total, {"propagation": float(prop.max()), "rounding": float(rnd.max()),
+    total = _sup(prop + rnd) * _SLACK + uf
+    return total, {"propagation": _sup(prop), "rounding": _sup(rnd),
                    "underflow": uf, "eta": eta}
 
 
@@ -705,7 +722,7 @@ def _check_eps(eps):
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        raise ValueError(f"eps: must be a finite number > 0 (the accuracy ||g~ - dL/dX||_inf <= eps), "
+        raise ValueError(f"eps: must be a finite number > 0 (the accuracy ||g~ - g||_inf <= eps), "
                          f"got {eps!r}")
     return float(eps)
 
@@ -732,7 +749,8 @@ def gradient_fast(A1, A2, A3, E, X, Y, *, wrt="X", scale=None, eps=None, basis="
     """dL/dX to within eps in O(n k1 d^2) time (Theorem D.6, corrected), certified; with
     ``wrt="Y"`` dL/dY = A3^T f^T c in O(n k1 d) time (Lemma D.7, ours), certified the same way.
 
-    eps:          required: the result g~ satisfies ||g~ - dL/dX||_inf <= eps, proven for this
+    eps:          required: the result g~ satisfies ||g~ - dL/dX||_inf <= eps (dL/dY for
+                  ``wrt="Y"``), proven for this
                   instance (polynomial error by interval arithmetic, propagation exactly,
                   rounding in the standard model; see the module docstring).
     basis:        "chebyshev" (default, near-optimal degree) or "taylor".
@@ -817,9 +835,10 @@ def gradient_fixed_degree(A1, A2, A3, E, X, Y, *, degree, wrt="X", basis="chebys
     degree:   the degree g of P (rank k1 = binom(g + d, d), see :func:`rank_for`).
     interval: (lo, hi) or a radius R for [-R, R] on which P approximates exp; default the
               proven score interval [-R, R], R = max||q_i|| max||k_j||.
-    Returns the d x d gradient, or with ``return_info=True`` a :class:`FastResult` whose
-    ``bound`` is the certified bound when the default interval is used and ``nan`` otherwise,
-    and for CuPy float32, whose flushed subnormals the bound does not model (rank in ``.rank``). ``certify=False`` skips the polynomial's interval-arithmetic
+    wrt:      "X" (Theorem D.6) or "Y" (Lemma D.7, ours).
+    Returns the d x d gradient, or with ``return_info=True`` a :class:`FastResult` (rank in
+    ``.rank``) whose ``bound`` is the certified bound when the default interval is used, and
+    ``nan`` otherwise or for CuPy float32 (its flushed subnormals are outside the bound's model). ``certify=False`` skips the polynomial's interval-arithmetic
     certificate and the bound (``bound`` is nan): the cost of the algorithm alone.
     """
     validate.integer("degree", degree, minimum=0)

@@ -13,7 +13,7 @@ from attngrad.fast import (attention_fast, features, gradient_fast, gradient_fix
 from attngrad.poly import exp_poly
 from attngrad.backend import NumpyNamespace
 
-KINDS = ("uniform", "peaked", "rankone", "flat", "onehot-E", "aligned")
+KINDS = ("uniform", "peaked", "rankone", "flat", "onehot-E", "aligned", "zero-residual")
 
 
 def make(n, d, seed, scale, kind):
@@ -37,6 +37,9 @@ def make(n, d, seed, scale, kind):
         A1[:] = np.outer(rng.uniform(-1, 1, n), v) * scale
         A2[:] = np.outer(rng.uniform(-1, 1, n), v) * scale
         X = np.eye(d)
+    elif kind == "zero-residual":  # E = f A3 Y: c ~ 0, so only the error of c~ itself is left
+        A3 = np.abs(A3)
+        E = attngrad.attention(A1 @ X, A2, A3 @ Y)
     return A1, A2, A3, E, X, Y
 
 
@@ -473,3 +476,59 @@ def test_scaled_up_rows_matches_the_scalar_rounding_up():
         with mpmath.workprec(2000):
             assert all(mpmath.mpf(float(g)) >= mpmath.ldexp(mpmath.mpf(float(v)), -e)
                        for g, v in zip(got, x))
+
+
+@pytest.mark.parametrize("degree", [1, 2, 3])
+def test_Y_zero_residual_needs_the_error_of_c(degree, monkeypatch):
+    """E = f A3 Y (c ~ 0): the eta |c~| part of the dL/dY bound is then nearly 0 and the error
+    is that of c~ itself. The bound holds; the same bound without its Dc term (the error of c~)
+    does not, so the term is needed and this test would see it go."""
+    from attngrad import fast as fast_module
+
+    cases = []
+    for seed in range(3):
+        args = make(20, 2, seed, 1.0, "zero-residual")
+        res = gradient_fixed_degree(*args, degree=degree, wrt="Y", return_info=True)
+        err = float(np.max(np.abs(res.value - exact_mp_Y(args))))
+        assert err <= res.bound
+        cases.append((args, err))
+    row_errors = fast_module._row_errors
+
+    def without_dc(*a, **k):
+        mag, xi, Dc = row_errors(*a, **k)
+        return mag, xi, 0 * Dc
+
+    monkeypatch.setattr(fast_module, "_row_errors", without_dc)
+    assert all(err > gradient_fixed_degree(*args, degree=degree, wrt="Y", return_info=True).bound
+               for args, err in cases)
+
+
+def test_Y_float32_underflow_term_is_needed():
+    """Pinned: float32, A1 ~ 2^-30, A3, E ~ 2^-70, degree 0 (seed 0). The error exceeds the
+    bound without its underflow term, and stays within the whole bound."""
+    rng = np.random.default_rng(0)
+    n, d = 4, 2
+    A1 = (rng.uniform(-1, 1, (n, d)) * 2.0 ** -30).astype(np.float32)
+    A2 = rng.uniform(-1, 1, (n, d)).astype(np.float32)
+    A3, E = ((rng.uniform(-1, 1, (n, d)) * 2.0 ** -70).astype(np.float32) for _ in range(2))
+    X, Y = (rng.uniform(-1, 1, (d, d)).astype(np.float32) for _ in range(2))
+    args = (A1, A2, A3, E, X, Y)
+    res = gradient_fixed_degree(*args, degree=0, wrt="Y", return_info=True)
+    with mpmath.workdps(60):
+        G = attngrad.gradient(*[attngrad.to_mpmath(a) for a in args], wrt="Y")
+        err = max(abs(mpmath.mpf(float(a)) - b) for a, b in zip(res.value.ravel(), G.ravel()))
+    assert res.bound - res.parts["underflow"] < err <= res.bound
+
+
+@pytest.mark.parametrize("wrt", ["X", "Y"])
+def test_no_certificate_is_inf_not_nan(wrt):
+    """Once a nan: at 11 bits with 510 blocks of one row, gamma is infinite, and infinity times
+    a zero column of A3 gave a nan bound. A bound that cannot be certified is inf."""
+    args = list(make(510, 2, 0, 0.05, "uniform"))
+    args[2][:, 1] = 0
+    args[4][:] = 0
+    with mpmath.workprec(11):
+        mp = [attngrad.to_mpmath(a) for a in args]
+        res = gradient_fixed_degree(*mp, degree=0, wrt=wrt, return_info=True, block=1)
+    assert res.bound == math.inf
+    assert not any(isinstance(v, float) and math.isnan(v) for v in res.parts.values())
