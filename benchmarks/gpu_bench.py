@@ -355,11 +355,12 @@ def fast_family_records(dev, n, d, args, seed):
 
 
 def run(args):
-    dev = NumpyDevice() if args.cpu_smoke else CupyDevice()
+    on_cpu = args.cpu_smoke or args.cpu
+    dev = NumpyDevice() if on_cpu else CupyDevice()
     torch, tdev = None, None
     try:
         import torch  # noqa: F811
-        tdev = "cpu" if args.cpu_smoke else "cuda"
+        tdev = "cpu" if on_cpu else "cuda"
     except ImportError:
         torch = None
     t_start = time.perf_counter()
@@ -373,6 +374,7 @@ def run(args):
         "attngrad": attngrad.__version__, "python": platform.python_version(),
         "cupy": getattr(getattr(dev, "cp", None), "__version__", None),
         "torch": getattr(torch, "__version__", None), "cpu_smoke": bool(args.cpu_smoke),
+        "cpu": bool(args.cpu),
         "families": {"unit": "entries k/128 in [-1, 1]",
                      fast_family(args.fast_query_shift, args.fast_signed)[0]:
                      fast_family(args.fast_query_shift, args.fast_signed)[1]}}
@@ -493,7 +495,8 @@ def _title(doc):
     dates = sorted({r.get("date", "")[:10] for r in doc["records"] if r.get("date")})
     date = (dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}") if dates else \
         meta.get("date", "")[:10]
-    smoke = " (CPU smoke run: numpy)" if meta.get("cpu_smoke") else ""
+    smoke = (" (CPU smoke run: numpy)" if meta.get("cpu_smoke")
+             else " (CPU: numpy)" if meta.get("cpu") else "")
     return f"{meta.get('device', '?')}{smoke}, {date}"
 
 
@@ -544,8 +547,10 @@ def plot(doc, png_path):
         ax.grid(True, which="both", alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=6.5)
-    fig.suptitle("dL/dX: attngrad exact (row blocks) and fast (Theorem D.6) vs torch SDPA + "
-                 f"autograd -- {_title(doc)}", fontsize=10)
+    torch_run = any(r["impl"].startswith("torch") for r in doc["records"])
+    fig.suptitle("dL/dX: attngrad exact (row blocks) and fast (Theorem D.6)"
+                 + (" vs torch SDPA + autograd" if torch_run else "")
+                 + f" -- {_title(doc)}", fontsize=10)
     fig.tight_layout()
     fig.savefig(png_path, dpi=120)
     plt.close(fig)
@@ -611,7 +616,8 @@ def report(doc, fast_n=FAST_TARGET["n"], exact_n=EXACT_TARGET["n"]):
     the slopes."""
     meta = doc.get("meta", {})
     records = {(r["impl"], r["dtype"], r["n"], r["d"]): r for r in doc["records"]}
-    lines = [f"### GPU: {_title(doc)}", "",
+    where = "CPU" if meta.get("cpu") or meta.get("cpu_smoke") else "GPU"
+    lines = [f"### {where}: {_title(doc)}", "",
              f"`benchmarks/gpu_bench.py` ({meta.get('backend')}); CuPy {meta.get('cupy')}, "
              f"torch {meta.get('torch')}, numpy {meta.get('numpy')}, Python {meta.get('python')}, "
              f"attngrad {meta.get('attngrad')}. Families: "
@@ -699,6 +705,8 @@ def parse_args(argv=None):
     ap.add_argument("--cpu-smoke", action="store_true",
                     help="numpy on the CPU at tiny n (--smoke-sizes), to check the script")
     ap.add_argument("--smoke-sizes", type=int, nargs="+", default=[32, 48])
+    ap.add_argument("--cpu", action="store_true",
+                    help="the same measurements with numpy on the CPU at --sizes (no GPU needed)")
     return ap.parse_args(argv)
 
 

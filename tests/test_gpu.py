@@ -233,3 +233,17 @@ def test_gpu_bench_cpu_smoke(tmp_path, capsys):
     assert capsys.readouterr().out == (tmp_path / bench.MD_NAME).read_text()
     if importlib.util.find_spec("matplotlib") is not None:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_gpu_bench_cpu_mode_runs_the_given_sizes(tmp_path):
+    """--cpu: the same measurements with numpy at --sizes (for a CPU figure), labelled CPU."""
+    spec = importlib.util.spec_from_file_location("gpu_bench", ROOT / "benchmarks" / "gpu_bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--cpu", "--out", str(tmp_path), "--sizes", "5", "6", "--dims", "2",
+                       "--repeats", "1"]) == 0
+    doc = json.loads((tmp_path / bench.JSON_NAME).read_text())
+    assert doc["meta"]["cpu"] is True and doc["meta"]["backend"] == "numpy"
+    assert {r["n"] for r in doc["records"]} == {32, 64}
+    assert all(r["status"] == "ok" for r in doc["records"] if r["dtype"] == "float64")
+    assert bench.report(doc).startswith("### CPU: ")
