@@ -99,13 +99,14 @@ class _Q:
 
 
 class _Model:
-    """First-order rounding-error propagation for unit roundoff u (eta: underflow quantum)."""
+    """First-order rounding-error propagation for unit roundoff u (eta: underflow quantum).
+    With K every sum is charged gamma_K instead of gamma_(its length)."""
 
-    def __init__(self, u, eta):
-        self.u, self.eta = u, eta
+    def __init__(self, u, eta, K=None):
+        self.u, self.eta, self.K = u, eta, K
 
     def g(self, k):
-        k = max(k, 1)
+        k = max(k, 1) if self.K is None else self.K
         return k * self.u / (1 - k * self.u)
 
     def matmul(self, A, B):
@@ -159,9 +160,7 @@ def error_bounds(inst, scale=None, u=U64, eta=ETA64, K=None):
     a bound that also covers a different summation order (used for method="naive").
     Returns a dict of float64 arrays: S, u, alpha, f, h, c, q, p1, r, p2, p, loss, grad_X, grad_Y.
     """
-    M = _Model(u, eta)
-    if K is not None:
-        M.g = lambda k, _K=K: _K * u / (1 - _K * u)
+    M = _Model(u, eta, K)
     A1, A2, A3, E, X, Y = (_Q(np.asarray(inst[k], dtype=np.float64)) for k in NAMES)
     d = A1.v.shape[1]
     if scale is None:
@@ -200,8 +199,9 @@ def error_bounds(inst, scale=None, u=U64, eta=ETA64, K=None):
     return {k: v.e for k, v in out.items()}
 
 
-def attention_bound(Q, K, V, scale=None, u=U64, eta=ETA64):
-    M = _Model(u, eta)
+def attention_bound(Q, K, V, scale=None, u=U64, eta=ETA64, Kg=None):
+    """error_bounds' model for D^{-1} exp(s Q K^T) V (every sum charged gamma_Kg if given)."""
+    M = _Model(u, eta, Kg)
     Qq, Kq, Vq = _Q(Q), _Q(K), _Q(V)
     d = Qq.v.shape[1]
     s = _Q(1.0 / d, u / d) if scale is None else _Q(float(scale))

@@ -27,8 +27,8 @@ from attngrad import blocked
 from attngrad.backend import MpmathNamespace, NumpyNamespace
 
 from .conftest import CupyStandIn
-from .helpers import (ETA32, ETA64, NAMES, U32, U64, _Model, _Q, all_mpf, args, assert_within,
-                      error_bounds, instance, instances, magnitudes, mp_tol)
+from .helpers import (ETA32, ETA64, NAMES, U32, U64, all_mpf, args, assert_within,
+                      attention_bound, error_bounds, instance, instances, magnitudes, mp_tol)
 
 BLOCKS = [1, 7, "n", "n+5", (7, 3), (1, 1), (5, "n")]
 
@@ -44,19 +44,6 @@ def _reorder_K(n, d):
     """gamma_K covering any order of any sum of the algorithm (n + d terms at most) plus
     one rounding per online-softmax rescaling (at most n column tiles)."""
     return 4 * (n + d)
-
-
-def _attention_bound(Q, K, V, scale, u, eta, Kg=None):
-    """helpers.attention_bound, with every sum charged gamma_Kg when Kg is given."""
-    M = _Model(u, eta)
-    if Kg is not None:
-        M.g = lambda k, _K=Kg: _K * u / (1 - _K * u)
-    Qq, Kq, Vq = _Q(Q), _Q(K), _Q(V)
-    d = Qq.v.shape[1]
-    s = _Q(1.0 / d, u / d) if scale is None else _Q(float(scale))
-    T = M.matmul(Qq, _Q(Kq.v.T))
-    S = M.mul(T, _Q(np.full_like(T.v, s.v), np.full_like(T.v, s.e)))
-    return M.matmul(M.softmax(S), Vq).e
 
 
 def _results(a, **kw):
@@ -77,8 +64,8 @@ def _check_float(inst, block, scale=None, dtype=np.float64):
     Kg = _reorder_K(n, d)
     b1 = error_bounds(exact, scale, u=u, eta=eta)
     bK = error_bounds(exact, scale, u=u, eta=eta, K=Kg)
-    att1 = _attention_bound(exact["A1"], exact["A2"], exact["A3"], scale, u, eta)
-    attK = _attention_bound(exact["A1"], exact["A2"], exact["A3"], scale, u, eta, Kg)
+    att1 = attention_bound(exact["A1"], exact["A2"], exact["A3"], scale, u, eta)
+    attK = attention_bound(exact["A1"], exact["A2"], exact["A3"], scale, u, eta, Kg)
     tol = {"grad_X": bK["grad_X"] + b1["grad_X"], "grad_Y": bK["grad_Y"] + b1["grad_Y"],
            "loss": bK["loss"] + b1["loss"], "attention": attK + att1}
     for name, v in got.items():
@@ -148,7 +135,7 @@ def test_blocked_mpmath_matches_unblocked(spec):
         for name, v in got.items():
             assert all_mpf(v), name
     mag = magnitudes(inst)
-    att_mag = _attention_bound(inst["A1"], inst["A2"], inst["A3"], None, 2.0 ** -100, 0.0) \
+    att_mag = attention_bound(inst["A1"], inst["A2"], inst["A3"], None, 2.0 ** -100, 0.0) \
         / 2.0 ** -100
     tol = {"grad_X": mp_tol(mag["grad_X"]), "grad_Y": mp_tol(mag["grad_Y"]),
            "loss": mp_tol(mag["loss"]), "attention": mp_tol(att_mag)}
