@@ -407,22 +407,24 @@ def _explicit_grad_bound(ch):
     return _mpabs(ch["gt"] - ch["G"]), bound
 
 
-def _theorem_eps(ch):
-    lib = ch["lib"]
-    err = max(abs(a - b) for a, b in zip(lib.value.ravel(), ch["G"].ravel()))
-    return err, mpmath.mpf(lib.bound)
+def _certified(wrt, gpu=False):
+    """Step: the error of attngrad.fast's g~ (dL/dX or dL/dY) against the 50-digit gradient is
+    below the bound it returns. With ``gpu`` the same algorithm runs on CuPy float64 (the
+    inputs are dyadic, so exact in float64) and certifies its bound on the device."""
+    ref_key, lib_key = ("G", "lib") if wrt == "X" else ("GY", "libY")
 
-
-def _theorem_eps_gpu(ch):
-    """The same algorithm on CuPy float64 (the inputs are dyadic, so exact in float64): its error
-    against the 50-digit gradient is below the bound it certifies on the device."""
-    names = ("A1", "A2", "A3", "E", "X", "Y")
-    dev = on_device({k: attngrad.to_float64(ch[k]) for k in names})
-    res = fast.gradient_fixed_degree(*(dev[k] for k in names), degree=ch["degree"],
-                                     return_info=True)
-    g = from_device(res.value)
-    err = max(abs(mpmath.mpf(float(a)) - b) for a, b in zip(g.ravel(), ch["G"].ravel()))
-    return err, mpmath.mpf(res.bound)
+    def step(ch):
+        if not gpu:
+            res, value = ch[lib_key], ch[lib_key].value
+        else:
+            names = ("A1", "A2", "A3", "E", "X", "Y")
+            dev = on_device({k: attngrad.to_float64(ch[k]) for k in names})
+            res = fast.gradient_fixed_degree(*(dev[k] for k in names), degree=ch["degree"],
+                                             wrt=wrt, return_info=True)
+            value = [mpmath.mpf(float(a)) for a in from_device(res.value).ravel()]
+        err = max(abs(a - b) for a, b in zip(np.ravel(value), ch[ref_key].ravel()))
+        return err, mpmath.mpf(res.bound)
+    return step
 
 
 THEOREM_D6 = Statement(
@@ -453,10 +455,10 @@ THEOREM_D6 = Statement(
         Step("library value = g~", "attngrad.fast.gradient_fixed_degree computes the same g~ "
              "(50 digits)", "mpmath", _each(lambda ch: (ch["lib"].value, ch["gt"]))),
         Step("certified eps", "the error of attngrad.fast's g~ is below the bound it returns",
-             "mpmath", _each(_theorem_eps), relation="<="),
+             "mpmath", _each(_certified("X")), relation="<="),
         Step("certified eps on the GPU", "attngrad.fast on CuPy float64: its error against the "
              "50-digit gradient is below the bound it returns (rounding included)", "gpu",
-             _each(_theorem_eps_gpu), relation="<=", tol=0.0),
+             _each(_certified("X", gpu=True)), relation="<=", tol=0.0),
     ],
     corrected=[
         Step("dL/dx = (1/d) vec(A1^T p A2)", "with exp(A1 X A2^T / d) the chain rule gives the factor 1/d",
@@ -505,22 +507,6 @@ def _d7_explicit_bound(ch):
     return _mpabs(gtY - ch["GY"]), np.outer(K3, S)
 
 
-def _d7_certified(ch):
-    lib = ch["libY"]
-    err = max(abs(a - b) for a, b in zip(lib.value.ravel(), ch["GY"].ravel()))
-    return err, mpmath.mpf(lib.bound)
-
-
-def _d7_certified_gpu(ch):
-    names = ("A1", "A2", "A3", "E", "X", "Y")
-    dev = on_device({k: attngrad.to_float64(ch[k]) for k in names})
-    res = fast.gradient_fixed_degree(*(dev[k] for k in names), degree=ch["degree"], wrt="Y",
-                                     return_info=True)
-    g = from_device(res.value)
-    err = max(abs(mpmath.mpf(float(a)) - b) for a, b in zip(g.ravel(), ch["GY"].ravel()))
-    return err, mpmath.mpf(res.bound)
-
-
 LEMMA_D7 = Statement(
     id="Lemma D.7 (ours)",
     summary="dL/dY = A3^T f^T c within an explicit bound in O(n k1 d) time: "
@@ -545,9 +531,9 @@ LEMMA_D7 = Statement(
              _each(lambda ch: (ch["libY"].value,
                                (ch["V1"].T @ ch["A3"]).T @ (ch["U1"].T @ ch["ct"])))),
         Step("certified eps", "the error of attngrad.fast's g~_Y is below the bound it returns",
-             "mpmath", _each(_d7_certified), relation="<="),
+             "mpmath", _each(_certified("Y")), relation="<="),
         Step("certified eps on the GPU", "the same on CuPy float64 (rounding included)", "gpu",
-             _each(_d7_certified_gpu), relation="<=", tol=0.0),
+             _each(_certified("Y", gpu=True)), relation="<=", tol=0.0),
     ],
 )
 
