@@ -327,12 +327,11 @@ def _fast_pass(ns, Qc, K, W_v, plan, coef, row_fn, width, block=None):
     return Z, nblocks, b
 
 
-def _grad_core(ns, A1, A2, A3, E, X, Y, s, plan, coef, block=None):
-    """g~ of Theorem D.6 (corrected chain) and the per-row quantities the bound needs."""
+def _grad_core(ns, A1, A2, A3, E, Qc, hc, s, plan, coef, block=None):
+    """g~ of Theorem D.6 (corrected chain) and the per-row quantities the bound needs;
+    Qc = s A1 X and hc = A3 Y as the bound saw them."""
     xp = ns.xp
     n, d = A1.shape
-    Qc = (A1 @ X) * s
-    hc = A3 @ Y
 
     def W_v(s0, s1):  # columns: h | A2 | h o A2 (h_{*,m} o A2_{*,b}: d^2 columns, per block)
         h, a2 = hc[s0:s1], A2[s0:s1]
@@ -370,13 +369,11 @@ def _grad_core(ns, A1, A2, A3, E, X, Y, s, plan, coef, block=None):
     return G, info
 
 
-def _grad_core_Y(ns, A1, A2, A3, E, X, Y, s, plan, coef, block=None):
+def _grad_core_Y(ns, A1, A2, A3, E, Qc, hc, s, plan, coef, block=None):
     """g~_Y = (V1^T A3)^T (U1^T c~) (Lemma D.7, ours): dL/dY = A3^T f^T c with f ~ U1 V1^T, in
     O(n k1 d) time; V1^T A3 rides along in the first pass, U1^T c~ is summed in the second."""
     xp = ns.xp
     d = A1.shape[1]
-    Qc = (A1 @ X) * s
-    hc = A3 @ Y
     store = {"alpha": [], "c": []}
     acc = {}
 
@@ -783,7 +780,7 @@ def gradient_fast(A1, A2, A3, E, X, Y, *, wrt="X", scale=None, eps=None, basis="
     g, poly = _choose_degree(inst, eps, basis, max_rank, prec,
                              lambda k: _blocking(ns, n, k, _value_width(wrt, d), block),
                              total_of, "gradient(method='fast')")
-    res = _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block, wrt)
+    res = _run_gradient(ns, A1, A2, A3, E, Qc, hc, s, inst, poly, block, wrt)
     if not res.bound <= eps:
         raise ApproximationError(
             f"gradient(method='fast'): the a-posteriori bound {res.bound:.3g} exceeds eps={eps:g} "
@@ -791,13 +788,13 @@ def gradient_fast(A1, A2, A3, E, X, Y, *, wrt="X", scale=None, eps=None, basis="
     return res if return_bound else res.value
 
 
-def _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block, wrt="X"):
+def _run_gradient(ns, A1, A2, A3, E, Qc, hc, s, inst, poly, block, wrt="X"):
     d = inst.d
     plan = monomial_plan(d, poly.degree)
     k = len(plan[0])
     coef = _coef_vector(ns, poly, plan)
     core = _grad_core_Y if wrt == "Y" else _grad_core
-    G, info = core(ns, A1, A2, A3, E, X, Y, s, plan, coef, block)
+    G, info = core(ns, A1, A2, A3, E, Qc, hc, s, plan, coef, block)
     _finite(ns, "gradient(method='fast')", G)
     if math.isnan(poly.rel_error):  # an uncertified polynomial: no bound to compute
         return FastResult(G, math.nan, poly.degree, k, poly.basis,
@@ -849,7 +846,9 @@ def gradient_fixed_degree(A1, A2, A3, E, X, Y, *, degree, wrt="X", basis="chebys
     ns, dims, (A1, A2, A3, E, X, Y) = validate.loss_args(A1, A2, A3, E, X, Y)
     d = dims["d"]
     s = F.scale_value(ns, scale, d)
-    inst = _instance(ns, A1, A2, A3, E, X, Y, s)
+    Qc = (A1 @ X) * s
+    hc = A3 @ Y
+    inst = _instance(ns, A1, A2, A3, E, X, Y, s, Qc, hc)
     if interval is None:
         lo, hi, certified = -grid_radius(inst.R), grid_radius(inst.R), True
     else:
@@ -867,7 +866,7 @@ def gradient_fixed_degree(A1, A2, A3, E, X, Y, *, degree, wrt="X", basis="chebys
     # only a symmetric interval that covers every score is certified (else the bound is nan)
     certified = certify and certified and lo == -hi and not _flushes_subnormals(ns)
     poly = exp_poly(basis, degree, lo, hi, _prec_of(ns), certify=certified)
-    res = _run_gradient(ns, A1, A2, A3, E, X, Y, s, inst, poly, block, wrt)
+    res = _run_gradient(ns, A1, A2, A3, E, Qc, hc, s, inst, poly, block, wrt)
     res.interval = (lo, hi)
     return res if return_info else res.value
 
