@@ -52,6 +52,27 @@ class Namespace:
     def abs(self, a):
         return self.xp.abs(a)
 
+    # tanh, erf, log, sqrt and pi serve the multi-layer model (activations, cross-entropy)
+    def tanh(self, a):
+        raise NotImplementedError
+
+    def erf(self, a):
+        raise NotImplementedError
+
+    def log(self, a):
+        raise NotImplementedError
+
+    def sqrt(self, a):
+        raise NotImplementedError
+
+    def pi(self):
+        """The constant pi in this system."""
+        raise NotImplementedError
+
+    def row_argmax(self, a):
+        """The column of each row's largest entry (an integer array on a's device)."""
+        return self.xp.argmax(a, axis=1)
+
     def isfinite_all(self, a) -> bool:
         raise NotImplementedError
 
@@ -86,6 +107,23 @@ class NumpyNamespace(Namespace):
         with np.errstate(over="ignore"):
             return np.exp(a)
 
+    def tanh(self, a):
+        return np.tanh(a)
+
+    def erf(self, a):
+        from scipy.special import erf  # lazy: only the GELU activation needs it
+
+        return erf(a)
+
+    def log(self, a):
+        return np.log(a)
+
+    def sqrt(self, a):
+        return np.sqrt(a)
+
+    def pi(self):
+        return self.dtype.type(np.pi)
+
     def isfinite_all(self, a) -> bool:
         return bool(np.all(np.isfinite(a)))
 
@@ -108,6 +146,8 @@ class MpmathNamespace(Namespace):
     def __init__(self, dtype=np.dtype(object)):
         super().__init__(dtype)
         self._exp = np.frompyfunc(mpmath.exp, 1, 1)
+        self._fn = {name: np.frompyfunc(getattr(mpmath, name), 1, 1)
+                    for name in ("tanh", "erf", "log", "sqrt")}
         self._abs = np.frompyfunc(abs, 1, 1)
         self._isfinite = np.frompyfunc(mpmath.isfinite, 1, 1)
         self._float = np.frompyfunc(float, 1, 1)
@@ -127,6 +167,21 @@ class MpmathNamespace(Namespace):
 
     def exp(self, a):
         return np.asarray(self._exp(a), dtype=object)
+
+    def tanh(self, a):
+        return np.asarray(self._fn["tanh"](a), dtype=object)
+
+    def erf(self, a):
+        return np.asarray(self._fn["erf"](a), dtype=object)
+
+    def log(self, a):
+        return np.asarray(self._fn["log"](a), dtype=object)
+
+    def sqrt(self, a):
+        return np.asarray(self._fn["sqrt"](a), dtype=object)
+
+    def pi(self):
+        return +mpmath.pi
 
     def abs(self, a):
         return np.asarray(self._abs(a), dtype=object)
@@ -185,6 +240,20 @@ class CupyNamespace(NumpyNamespace):
 
     def exp(self, a):
         return self.xp.exp(a)
+
+    def tanh(self, a):
+        return self.xp.tanh(a)
+
+    def erf(self, a):
+        from cupyx.scipy.special import erf  # CuPy's own kernel
+
+        return erf(a)
+
+    def log(self, a):
+        return self.xp.log(a)
+
+    def sqrt(self, a):
+        return self.xp.sqrt(a)
 
     def isfinite_all(self, a) -> bool:
         return bool(self.xp.all(self.xp.isfinite(a)))

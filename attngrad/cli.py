@@ -38,9 +38,15 @@ def _check(args) -> int:
     errata = [e.as_dict() | {"statement": sid} for sid, e in registry.errata() if sid in ids]
     failed = [r for r in results if r.status == "failed"]
     if args.json:
-        print(json.dumps({"lemmas": [r.as_dict() for r in results], "errata": errata}, indent=2))
+        paper_of = {s.id: s.paper for s in sts}
+        print(json.dumps({"lemmas": [r.as_dict() | {"paper": paper_of[r.id]} for r in results],
+                          "errata": errata}, indent=2))
     else:
-        _table(results, {s.id: s.summary for s in sts})
+        paper_of = {s.id: s.paper for s in sts}
+        for paper, title in registry.PAPERS.items():
+            mine = [r for r in results if paper_of[r.id] == paper]
+            if mine:
+                _table(mine, {s.id: s.summary for s in sts}, f"{paper}: {title}")
         print(f"{len(results)} statements: "
               f"{sum(r.status == 'verified' for r in results)} verified, "
               f"{sum(r.status == 'corrected' for r in results)} corrected (see ERRATA.md), "
@@ -50,11 +56,11 @@ def _check(args) -> int:
     return 1 if failed else 0
 
 
-def _table(results, summaries):
+def _table(results, summaries, title):
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title="attngrad check: Alman & Song (NeurIPS 2024), statement by statement")
+    t = Table(title=f"attngrad check: {title}, statement by statement")
     for col in ("id", "statement", "methods", "status", "max error"):
         t.add_column(col)
     colour = {"verified": "green", "corrected": "yellow", "failed": "bold red"}

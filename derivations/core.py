@@ -143,6 +143,7 @@ class Statement:
     errata: list = field(default_factory=list)
     slow: bool = False
     dps: int = 50
+    paper: str = "AS24"   # "AS24" (Alman & Song) or "LSS24" (Liang, Sha, Shi, Song, Zhou)
 
     def __post_init__(self):
         for chain in (self.steps, self.corrected):

@@ -1,9 +1,9 @@
 """The registry: every statement module of derivations/ and its errata.
 
 Statement modules are the modules of this package that define ``STATEMENTS``
-(a list of :class:`derivations.core.Statement`). They are named by section
-(s3_..., sA_..., sB_..., sC_..., sD_..., sE_...) so that sorting by module
-name keeps the paper's order.
+(a list of :class:`derivations.core.Statement`). The first paper's (AS24) are named by
+section (s3_..., sA_..., sB_..., sC_..., sD_..., sE_...) and LSS24's lss24_..., so that
+sorting by paper, then module name, keeps each paper's order.
 """
 from __future__ import annotations
 
@@ -17,16 +17,21 @@ import derivations
 @lru_cache(maxsize=None)
 def statements() -> tuple:
     out = []
-    for info in sorted(pkgutil.iter_modules(derivations.__path__), key=lambda m: m.name):
-        if not info.name.startswith("s"):
-            continue
-        mod = importlib.import_module(f"derivations.{info.name}")
+    names = [m.name for m in pkgutil.iter_modules(derivations.__path__)]
+    for name in sorted(n for n in names if n.startswith("s")) + sorted(
+            n for n in names if n.startswith("lss24_")):
+        mod = importlib.import_module(f"derivations.{name}")
         out.extend(getattr(mod, "STATEMENTS", []))
     ids = [s.id for s in out]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise RuntimeError(f"duplicate statement ids: {dup}")
     return tuple(out)
+
+
+#: paper -> short citation, in the order `attngrad check` reports them
+PAPERS = {"AS24": "Alman & Song (NeurIPS 2024)",
+          "LSS24": "Liang, Sha, Shi, Song & Zhou (arXiv 2408.13233)"}
 
 
 def get(sid: str):

@@ -17,7 +17,15 @@ REQUIRED = (
     + ["Section 3.1 (Kronecker product)", "Definition A.3"]
     + ["Lemma E.3", "Lemma E.4", "Theorem E.5", "Lemma E.6 (ours)"]
     + [f"Lemma D.{k}" for k in range(1, 6)] + ["Theorem D.6", "Lemma D.7 (ours)"]
+    + [f"LSS24 Lemma T.{k} (ours)" for k in range(1, 7)]   # the exact multi-layer model
 )
+
+
+def test_papers_known_and_in_order():
+    """Every statement belongs to a known paper, the first paper's statements first."""
+    papers = [s.paper for s in registry.statements()]
+    assert set(papers) <= set(registry.PAPERS)
+    assert papers == sorted(papers, key=list(registry.PAPERS).index)
 
 
 def test_ids_unique_and_nonempty():
