@@ -25,9 +25,10 @@ exit status: 10 SAT, 20 UNSAT (the SAT-solver convention), 3 REFUSED; 2 bad inpu
 4 over --max-memory, 5 a file cannot be read, 6 the --oracle raised.
 
 run time: the decoder makes 2m + 2 oracle calls with the Gauss rule (m points, printed in
-its budget: 3416 calls for 10 variables, 5512 for 12), each a full gradient at N = 2^(v/2 + 1)
-tokens, so each 2 more variables take about 4 to 6 times longer; BENCHMARKS.md has measured
-times. After the first call it prints the number of calls and an estimate of the time left.
+its budget; with 4.3 v clauses: 3416 calls for 10 variables, 5512 for 12), each a full
+gradient at N = 2^(ceil(v/2) + 1) tokens, so each 2 more variables take 4 to 6 times longer
+(measured times in BENCHMARKS.md). After the first call it prints the number of calls and
+the time left, and again after each tenth of them.
 """
 
 
