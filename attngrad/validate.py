@@ -111,6 +111,9 @@ def load_callable(argname, spec, hint=""):
     except ImportError as exc:
         raise ValueError(f"{argname}: cannot import module {module!r} of {spec!r} (looked in "
                          f"the current directory, then the installed packages): {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - the module's own code failed (SyntaxError, ...)
+        raise ValueError(f"{argname}: importing module {module!r} of {spec!r} raised "
+                         f"{type(exc).__name__}: {exc}") from exc
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise ValueError(f"{argname}: module {module!r} has no attribute {attr!r}")

@@ -204,6 +204,8 @@ def _decide(args) -> int:
     what = f"--points {args.points}" if args.points else f"the decoder's {b['points']} points"
     require_memory(args, decoder_bytes(N, d, b["points"]), f"{what} (N = {N}, d = {d})")
     print(summary(inst))
+    print(f"decide: {b['calls']} oracle calls ({args.rule} rule, m = {b['points']} points)",
+          file=sys.stderr, flush=True)
     bar = Bar("oracle calls", lines=True)
     try:
         result = decide(inst, oracle, rule=args.rule, points=args.points, eps=args.eps,
