@@ -15,6 +15,8 @@ from pathlib import Path
 import attngrad
 from attngrad import hard as H
 
+from .helpers import peak_bytes
+
 pycosat = pytest.importorskip("pycosat")
 
 
@@ -476,25 +478,14 @@ def test_decide_help_states_the_run_time_with_the_right_call_counts(capsys):
         assert calls == budget_for_cnf(v, round(4.3 * v))["calls"], (calls, v)
 
 
-def _peak(fn):
-    import tracemalloc
-
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 @pytest.mark.parametrize("v, m", [(16, 3), (2, 300), (12, 52)])
-def test_memory_estimate_of_a_cnf_instance_bounds_its_peak(v, m):
+def test_memory_estimate_of_a_cnf_instance_bounds_itspeak_bytes(v, m):
     """The estimate behind --max-memory contains tracemalloc's peak (numpy reports its buffers)
     and is within a factor 4 of it: the N x N scores (16, 3), the d x d arrays (2, 300)."""
     from attngrad.hard.memory import cnf_bytes
 
     cnf = H.random_kcnf(min(3, v), v, m, seed=1)
-    peak = _peak(lambda: H.from_cnf(cnf))
+    peak = peak_bytes(lambda: H.from_cnf(cnf))
     assert peak <= cnf_bytes(v, m, 3) <= 4 * peak
 
 
@@ -502,16 +493,16 @@ def test_memory_estimates_of_ov_and_the_decoder_bound_their_peaks(tmp_path):
     from attngrad.hard import decoder as D
     from attngrad.hard import memory as M
 
-    peak = _peak(lambda: H.ov_instance(256, 10, seed=1))
+    peak = peak_bytes(lambda: H.ov_instance(256, 10, seed=1))
     assert peak <= M.random_ov_bytes(256, 10) <= 4 * peak
     D.gauss_nodes.cache_clear()
-    peak = _peak(lambda: (D.gauss_nodes(3000), D.gauss_nodes(3001)))
+    peak = peak_bytes(lambda: (D.gauss_nodes(3000), D.gauss_nodes(3001)))
     assert peak <= M.nodes_bytes(3000) <= 4 * peak
     inst = H.from_cnf(H.random_kcnf(3, 14, 10, seed=1))
     N, d = inst.A1.shape
-    peak = _peak(lambda: D.exact_oracle(*inst.args(0.5)))
+    peak = peak_bytes(lambda: D.exact_oracle(*inst.args(0.5)))
     assert peak <= M.oracle_bytes(N, d) <= 4 * peak
     H.save(inst, tmp_path / "i.npz")
-    peak = _peak(lambda: H.load(tmp_path / "i.npz"))
+    peak = peak_bytes(lambda: H.load(tmp_path / "i.npz"))
     assert peak <= M.saved_instance_bytes(tmp_path / "i.npz") <= 4 * peak
     assert M.saved_instance_bytes(tmp_path / "nothing.npz") is None
