@@ -279,7 +279,11 @@ def _system_of(name: str, a):
             raise TypeError(f"{name}: unsupported CuPy dtype {a.dtype}; use float32 or float64")
         return "cupy", a.dtype
     if isinstance(a, (list, tuple)):
-        a = np.asarray(a)
+        try:
+            a = np.asarray(a)
+        except ValueError:  # numpy's words ("inhomogeneous shape") do not name the argument
+            raise ValueError(f"{name}: the nested lists are ragged (rows of different lengths); "
+                             "expected a rectangular matrix") from None
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name}: expected a numpy or CuPy array, got {type(a).__name__}")
     if a.dtype == object:
