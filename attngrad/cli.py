@@ -41,10 +41,12 @@ def _check(args) -> int:
         print(json.dumps({"lemmas": [r.as_dict() for r in results], "errata": errata}, indent=2))
     else:
         _table(results, {s.id: s.summary for s in sts})
-        print(f"{len(results)} statements: "
-              f"{sum(r.status == 'verified' for r in results)} verified, "
-              f"{sum(r.status == 'corrected' for r in results)} corrected (see ERRATA.md), "
-              f"{len(failed)} failed")
+        from derivations.core import STATUSES
+
+        counts = [f"{sum(r.status == s for r in results)} {s}" for s in STATUSES
+                  if s != "failed" and any(r.status == s for r in results)]
+        print(f"{len(results)} statements: " + ", ".join(counts)
+              + f", {len(failed)} failed (errata: ERRATA.md; notes: --json)")
         for r in failed:
             print(r.report())
     return 1 if failed else 0
@@ -57,7 +59,8 @@ def _table(results, summaries):
     t = Table(title="attngrad check: Alman & Song (NeurIPS 2024), statement by statement")
     for col in ("id", "statement", "methods", "status", "max error"):
         t.add_column(col)
-    colour = {"verified": "green", "corrected": "yellow", "failed": "bold red"}
+    colour = {"verified": "green", "corrected": "yellow", "partly established": "magenta",
+              "cited": "cyan", "by construction": "blue", "failed": "bold red"}
     for r in results:
         err = "-" if r.max_error is None else f"{r.max_error:.1e}"
         t.add_row(r.id, summaries[r.id], ", ".join(r.methods),
