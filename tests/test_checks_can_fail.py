@@ -31,3 +31,42 @@ def test_lemma_e6_strip_bound_is_certified_on_the_whole_contour(monkeypatch):
 def test_theorem_e5_entry_bound_is_theta_log(monkeypatch):
     monkeypatch.setattr(sE_lower_bound, "E5_B_HIGH", 5.5)
     assert _status("Theorem E.5").status == "failed"
+
+
+def test_lemma_e2_constants_are_checked(monkeypatch):
+    from derivations import sE_hardness
+
+    assert _status("Lemma E.2").status == "cited"
+    for name, wrong in (("C_D", 20), ("C_B", 12), ("C_QK", 1.1)):
+        with monkeypatch.context() as m:
+            m.setattr(sE_hardness, name, wrong)
+            assert _status("Lemma E.2").status == "failed", name
+
+
+def test_definition_1_4_bit_bound_is_checked(monkeypatch):
+    from derivations import s1_problem
+
+    monkeypatch.setattr(s1_problem, "BIT_FACTOR", 1)
+    assert _status("Definition 1.4").status == "failed"
+
+
+def test_lemma_4_1_constant_is_checked(monkeypatch):
+    from derivations import s4_warmup
+
+    monkeypatch.setattr(s4_warmup, "C_F", 0.5)
+    assert _status("Lemma 4.1").status == "failed"
+
+
+def test_theorem_1_6_accuracy_is_certified(monkeypatch):
+    import attngrad
+
+    real = attngrad.gradient
+
+    def off(*a, **kw):  # a fast gradient 1e-3 off in one entry
+        g = real(*a, **kw)
+        if kw.get("method") == "fast":
+            g = g.copy()
+            g[0, 0] += 1e-3
+        return g
+    monkeypatch.setattr(attngrad, "gradient", off)
+    assert _status("Theorem 1.6").status == "failed"
