@@ -70,14 +70,21 @@ def test_certify_a_float64_gradient():
     assert true <= bound
 
 
-def test_a_gradient_wrong_in_one_entry_is_caught():
+@pytest.mark.parametrize("wrt", ["X", "Y"])
+def test_a_gradient_wrong_in_one_entry_is_caught(wrt):
+    """Entry (1, 2) set to the float just above (exact + 1e-6): wrong by at least 1e-6, so the
+    bound must be at least 1e-6; the other entries are attngrad's float64 gradient."""
     inst = instance(32, 4, seed=6)
-    G = attngrad.gradient(*args(inst))
-    G[1, 2] += 1e-6
-    assert attngrad.certify_gradient(G, *args(inst)) >= 1e-6
-    GY = attngrad.gradient(*args(inst), wrt="Y")
-    GY[0, 0] -= 1e-6
-    assert attngrad.certify_gradient(GY, *args(inst), wrt="Y") >= 1e-6
+    G = attngrad.gradient(*args(inst), wrt=wrt)
+    hi = attngrad.enclose(*args(inst), wrt=wrt).hi[1, 2]
+    with mpmath.workprec(200):
+        target = hi + mpmath.mpf("1e-6")
+        wrong = float(target)
+        if mpmath.mpf(wrong) < target:
+            wrong = float(np.nextafter(wrong, np.inf))
+    G[1, 2] = wrong
+    bound = attngrad.certify_gradient(G, *args(inst), wrt=wrt)
+    assert 1e-6 <= bound <= 1e-6 * (1 + 1e-6)
 
 
 def test_certify_a_float32_gradient_bounds_its_error():
