@@ -15,6 +15,9 @@ Systems:
   ``mpmath.mpf``; arithmetic runs at the current ``mpmath.mp`` precision.
 * ``cupy``   -- CuPy float32 / float64 arrays; results stay on the device.
   CuPy is imported lazily, only when a CuPy array is seen.
+* ``arb``    -- numpy ``dtype=object`` arrays of ``flint.arb`` balls (attngrad/ball.py):
+  every result is a ball that contains the exact value. python-flint is imported lazily,
+  only when a ball is seen.
 """
 from __future__ import annotations
 
@@ -272,6 +275,10 @@ def _is_cupy(a) -> bool:
     return type(a).__module__.split(".")[0] == "cupy"
 
 
+def _is_arb_type(t) -> bool:
+    return t.__name__ == "arb" and t.__module__.split(".")[0] == "flint"
+
+
 def _system_of(name: str, a):
     """(system, dtype) of one argument, or TypeError naming the argument."""
     if _is_cupy(a):
@@ -288,11 +295,13 @@ def _system_of(name: str, a):
         raise TypeError(f"{name}: expected a numpy or CuPy array, got {type(a).__name__}")
     if a.dtype == object:
         kinds = {type(x) for x in a.ravel().tolist()}
+        if kinds and all(_is_arb_type(k) for k in kinds):
+            return "arb", np.dtype(object)
         if kinds and kinds != {mpmath.mpf}:
             bad = sorted(k.__name__ for k in kinds - {mpmath.mpf})
             raise TypeError(
-                f"{name}: object arrays must hold only mpmath.mpf (found {', '.join(bad)}); "
-                "convert with attngrad.to_mpmath")
+                f"{name}: object arrays must hold only mpmath.mpf, or only flint.arb balls "
+                f"(found {', '.join(bad)}); convert with attngrad.to_mpmath or attngrad.to_ball")
         return "mpmath", np.dtype(object)
     if a.dtype in _FLOAT_DTYPES:
         return "numpy", a.dtype
@@ -315,10 +324,15 @@ def get_namespace(**named_arrays) -> Namespace:
     if len(kinds) > 1:
         desc = ", ".join(f"{n}={s}" for n, (s, _) in systems.items())
         raise TypeError(f"arguments mix number systems ({desc}); pass all of them as one "
-                        "kind (numpy float, mpmath object arrays, or CuPy)")
+                        "kind (numpy float, mpmath object arrays, flint.arb object arrays, "
+                        "or CuPy)")
     kind = kinds.pop()
     if kind == "mpmath":
         return MpmathNamespace()
+    if kind == "arb":
+        from .ball import BallNamespace
+
+        return BallNamespace()
     dtype = np.result_type(*[d for _, d in systems.values()])
     if kind == "cupy":
         return CupyNamespace(dtype)

@@ -39,8 +39,8 @@ from . import validate
 
 #: Elements in one tile of scores that ``block=None`` allows, per number system.
 #: numpy: 2^22 (32 MiB in float64); CuPy: 2^26 (512 MiB in float64, so several
-#: live temporaries fit a 16 GiB GPU); mpmath: 2^18 (an mpf is ~100 bytes).
-AUTO_TILE_ELEMENTS = {"numpy": 2 ** 22, "cupy": 2 ** 26, "mpmath": 2 ** 18}
+#: live temporaries fit a 16 GiB GPU); mpmath and arb: 2^18 (an mpf or a ball is ~100 bytes).
+AUTO_TILE_ELEMENTS = {"numpy": 2 ** 22, "cupy": 2 ** 26, "mpmath": 2 ** 18, "arb": 2 ** 18}
 
 
 def auto_block(ns, n: int) -> int:

@@ -48,10 +48,12 @@ def _check(args) -> int:
             mine = [r for r in results if paper_of[r.id] == paper]
             if mine:
                 _table(mine, {s.id: s.summary for s in sts}, f"{paper}: {title}")
-        print(f"{cliutil.count(len(results), 'statement')}: "
-              f"{sum(r.status == 'verified' for r in results)} verified, "
-              f"{sum(r.status == 'corrected' for r in results)} corrected (see ERRATA.md), "
-              f"{len(failed)} failed")
+        from derivations.core import STATUSES
+
+        counts = [f"{sum(r.status == s for r in results)} {s}" for s in STATUSES
+                  if s != "failed" and any(r.status == s for r in results)]
+        print(f"{cliutil.count(len(results), 'statement')}: " + ", ".join(counts)
+              + f", {len(failed)} failed (errata: ERRATA.md; notes: --json)")
         for r in failed:
             print(r.report())
     return 1 if failed else 0
@@ -64,7 +66,8 @@ def _table(results, summaries, title):
     t = Table(title=f"attngrad check: {title}, statement by statement")
     for col in ("id", "statement", "methods", "status", "max error"):
         t.add_column(col)
-    colour = {"verified": "green", "corrected": "yellow", "failed": "bold red"}
+    colour = {"verified": "green", "corrected": "yellow", "partly established": "magenta",
+              "cited": "cyan", "by construction": "blue", "failed": "bold red"}
     for r in results:
         err = "-" if r.max_error is None else f"{r.max_error:.1e}"
         t.add_row(r.id, summaries[r.id], ", ".join(r.methods),
