@@ -71,7 +71,8 @@ def forward(X, layers, *, scale=None, block=None):
     """T_m: the output of the layers on input X (n x d), in X's number system.
 
     scale: the factor of the scores, None for 1/d_h (d_h = d / heads, LSS24's convention).
-    block: rows per block (None: attngrad.blocked.auto_block), memory O(m n d + block n).
+    block: rows per block (None: attngrad.blocked.auto_block; under the causal mask at most
+           n / 8), memory O(m n d + block n).
     """
     _options("exact", block)
     chk = check_model(X, layers)

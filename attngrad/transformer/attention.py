@@ -13,7 +13,7 @@ A2 -> K, h -> V and c -> dL/dO_l ("Lemma T.2 (ours)", derivations/lss24_model.py
 Every row of f, q and p needs only its own row of Q and c, so the rows are taken ``rows`` at a
 time: only a rows x n tile of scores is alive (memory O(n d + rows n)), as in
 attngrad/blocked.py. Under the causal mask a block of rows r0..r1-1 sees only the columns
-0..r1-1, so the tile is rows x r1 and about half the work is skipped.
+0..r1-1, so the tile is rows x r1; blocks of at most n / 8 rows skip most of the masked half.
 """
 from __future__ import annotations
 
@@ -26,26 +26,24 @@ def causal_keep(ns, r0, r1):
     return xp.arange(r1)[None, :] <= xp.arange(r0, r1)[:, None]
 
 
-def softmax_rows(ns, S, keep=None, r0=0):
+def softmax_rows(ns, S, keep=None):
     """Row-softmax of S (b x m); with ``keep`` (rows r0.. of the causal mask), masked entries
     get probability 0 and the rest sum to 1 (LSS24 Definition I.5).
 
-    Masked entries are filled with the row's diagonal score (always kept) before the row
-    maximum is taken, so no infinity enters any number system.
+    Masked scores become -inf (exp gives exactly 0 in every number system); each row keeps its
+    diagonal, so its maximum is finite.
     """
     if keep is None:
         return F.softmax_rows(ns, S)
     xp = ns.xp
-    b = S.shape[0]
-    diag = S[xp.arange(b), xp.arange(r0, r0 + b)][:, None]
-    Sf = xp.where(keep, S, diag)
-    w = xp.where(keep, ns.exp(Sf - xp.max(Sf, axis=1, keepdims=True)), ns.scalar(0))
+    Sf = xp.where(keep, S, ns.scalar("-inf"))
+    w = ns.exp(Sf - xp.max(Sf, axis=1, keepdims=True))
     return w / xp.sum(w, axis=1, keepdims=True)
 
 
-def head_f(ns, Qb, K, s, keep=None, r0=0):
-    """f_b: rows r0.. of softmax(s Q K^T) against the keys K given (masked if ``keep``)."""
-    return softmax_rows(ns, (Qb @ K.T) * s, keep, r0)
+def head_f(ns, Qb, K, s, keep=None):
+    """f_b: rows b of softmax(s Q K^T) against the keys K given (masked if ``keep``)."""
+    return softmax_rows(ns, (Qb @ K.T) * s, keep)
 
 
 def zero_row_sums(ns, g, f):
@@ -90,14 +88,21 @@ def _tile(ns, r0, r1, n, causal):
     return (r1, causal_keep(ns, r0, r1)) if causal else (n, None)
 
 
+def causal_rows(n, rows):
+    """Rows per block under the causal mask: at most n / 8 (at least 64), so the tiles above the
+    diagonal that are skipped are most of that half of the scores."""
+    return min(rows, max(64, -(-n // 8)))
+
+
 def forward(ns, Q, K, V, heads, causal, s, rows):
     """The concatenated head outputs [f_1 V_1, ..., f_h V_h] (n x d)."""
     n, d = Q.shape
+    rows = causal_rows(n, rows) if causal else rows
     out = ns.zeros((n, d))
     for r0, r1 in _blocks(n, rows):
         m, keep = _tile(ns, r0, r1, n, causal)
         for hc in _heads(d, heads):
-            fb = head_f(ns, Q[r0:r1, hc], K[:m, hc], s, keep, r0)
+            fb = head_f(ns, Q[r0:r1, hc], K[:m, hc], s, keep)
             out[r0:r1, hc] = fb @ V[:m, hc]
     return out
 
@@ -105,12 +110,13 @@ def forward(ns, Q, K, V, heads, causal, s, rows):
 def backward(ns, Q, K, V, dO, heads, causal, s, rows):
     """(dL/dQ, dL/dK, dL/dV), each n x d (head l in its columns), from dL/dO (n x d)."""
     n, d = Q.shape
+    rows = causal_rows(n, rows) if causal else rows
     dQ, dK, dV = ns.zeros((n, d)), ns.zeros((n, d)), ns.zeros((n, d))
     for r0, r1 in _blocks(n, rows):
         m, keep = _tile(ns, r0, r1, n, causal)
         for hc in _heads(d, heads):
             Qb, Kh, Vh = Q[r0:r1, hc], K[:m, hc], V[:m, hc]
-            fb = head_f(ns, Qb, Kh, s, keep, r0)
+            fb = head_f(ns, Qb, Kh, s, keep)
             gq, gk, gv = head_backward_block(ns, fb, Qb, Kh, Vh, dO[r0:r1, hc], s)
             dQ[r0:r1, hc] = gq
             dK[:m, hc] += gk
