@@ -207,22 +207,23 @@ def exponents(d, degree):
     return [a for a in itertools.product(range(degree + 1), repeat=d) if sum(a) <= degree]
 
 
-def taylor_factors(Q, K, degree, one):
-    """U0, V0 with (U0 V0^T)_ij = sum_{m <= g} <q_i, k_j>^m / m!: U0[i, a] = q_i^a / a!,
-    V0[j, a] = k_j^a (multinomial theorem); ``one`` is 1 in the number system."""
-    d = Q.shape[1]
-    cols = exponents(d, degree)
+def taylor_factors(Q, K, degree, one=None):
+    """U0, V0 with (U0 V0^T)_ij = sum_{m <= g} <q_i, k_j>^m / m!: U0[:, a] = q^a / a!,
+    V0[:, a] = k^a (multinomial theorem), one column per a in N^d with |a| <= g, built by
+    element-wise products only (so attngrad.opcount counts them): O(n g binom(g + d, d))."""
+    cols = exponents(Q.shape[1], degree)
 
     def feat(Z, with_factorial):
-        out = np.empty((Z.shape[0], len(cols)), dtype=object)
-        for c, a in enumerate(cols):
-            fact = math.prod(math.factorial(x) for x in a)
-            for i in range(Z.shape[0]):
-                v = one
-                for m in range(d):
-                    v = v * Z[i, m] ** a[m]
-                out[i, c] = v / fact if with_factorial else v
-        return out
+        out = []
+        for a in cols:
+            col = Z[:, 0] * 0 + 1
+            for m, power in enumerate(a):
+                for _ in range(power):
+                    col = col * Z[:, m]
+            if with_factorial:
+                col = col / math.prod(math.factorial(x) for x in a)
+            out.append(col)
+        return np.stack(out, axis=1)
     return feat(Q, True), feat(K, False)
 
 
@@ -251,8 +252,7 @@ def lowrank(n, d, seed, degree, which="C.6"):
         X, W, WV, G = (to_ball(inst[k]) for k in ("X", "W", "WV", "G"))
         t = flint.arb(1) if which == "C.6" else flint.arb(1) / d
         ob = objects(X, W, WV, G, t, exp=bns.exp)
-        one = flint.arb(1)
-        U0, V0 = taylor_factors((X @ W) * t, X, degree, one)
+        U0, V0 = taylor_factors((X @ W) * t, X, degree)
         alpha_t = U0 @ V0.sum(axis=0)                    # (U0 V0^T) 1_n in O(n k1)
         U1, V1 = U0 / alpha_t[:, None], V0
         ft = U1 @ V1.T
@@ -282,3 +282,27 @@ def each_lowrank(fn, cases=LOWRANK_CASES, which="C.6"):
 def norm_inf(a):
     """||a||_inf (largest |entry|) of an object array of balls, as a ball's upper end."""
     return max(abs(v).upper() for v in np.asarray(a, dtype=object).reshape(-1))
+
+
+# ---------------------------------------------------------------------------
+# operation counts (attngrad.opcount on the evaluation orders the proofs print)
+
+n_, d_, k_ = sympy.symbols("n d k", positive=True)
+COUNT_DIMS = {n_: 11, d_: 3, k_: 5}     # distinct primes: every size factors into n, d, k
+
+
+def op_count(fn, shapes, dims=None):
+    """Scalar operations of fn(ns, *arrays) on counted float64 arrays of the given shapes, as
+    a SymPy polynomial in n, d, k (shapes written with the primes of COUNT_DIMS)."""
+    from attngrad import opcount
+
+    dims = dims or COUNT_DIMS
+    ns = opcount.CountingNamespace()
+    rng = np.random.default_rng(0)
+    fn(ns, *[ns.wrap(rng.standard_normal(s)) for s in shapes])
+    return opcount.symbolic(ns.log, dims)["total"]
+
+
+def n_degree(poly):
+    """The degree in n of a count polynomial."""
+    return sympy.Poly(poly, n_).degree()
