@@ -74,12 +74,20 @@ def scale(inst, which):
     return mpmath.mpf(1) if which == "C.6" else mpmath.mpf(1) / inst["d"]
 
 
-def objects(X, W, WV, G, t, exp=None):
+def causal_mask(n):
+    """M of Definition I.2: M_ij = 1 if i >= j, else 0 (integers)."""
+    return np.tril(np.ones((n, n), dtype=int))
+
+
+def objects(X, W, WV, G, t, exp=None, causal=False):
     """Appendix C's objects (Definitions C.6 to C.12, D.16, Lemma D.17's z's) by matrix
-    operations on object arrays (mpf or arb); exp: the elementwise exp (mpmath's default)."""
+    operations on object arrays (mpf or arb); exp: the elementwise exp (mpmath's default);
+    causal: u = M o exp(S), so f = D^{-1} (M o A) (Definition I.5)."""
     exp = exp or np.frompyfunc(mpmath.exp, 1, 1)
     S = (X @ W @ X.T) * t
     u = np.asarray(exp(S), dtype=object)               # Definition C.6 (t = 1)
+    if causal:
+        u = u * causal_mask(X.shape[0])
     alpha = u.sum(axis=1)                               # Definition C.7
     f = u / alpha[:, None]                              # Definition C.8
     h = X @ WV                                          # Definition C.9
@@ -93,10 +101,11 @@ def objects(X, W, WV, G, t, exp=None):
 
 
 @lru_cache(maxsize=None)
-def objs(n, d, seed, which="C.6"):
+def objs(n, d, seed, which="C.6", causal=False):
     inst = instance(n, d, seed)
     with mpmath.workdps(50):
-        return objects(inst["X"], inst["W"], inst["WV"], inst["G"], scale(inst, which))
+        return objects(inst["X"], inst["W"], inst["WV"], inst["G"], scale(inst, which),
+                       causal=causal)
 
 
 def s_loops(X, W, WV, t):
@@ -128,16 +137,17 @@ def fd_gradients(n, d, seed, which="C.6"):
 
 
 @lru_cache(maxsize=None)
-def library_gradients(n, d, seed, which="C.6"):
+def library_gradients(n, d, seed, which="C.6", causal=False):
     """attngrad.transformer.gradient of <G, Attn> for the layer (W_Q, W_K, W_V) = (W, I, W_V)
-    with the exponent's factor t: dL/dX, dL/dW (= dL/dW_Q as W_K = I), dL/dW_V."""
+    with the exponent's factor t (and the causal mask): dL/dX, dL/dW (= dL/dW_Q as W_K = I),
+    dL/dW_V."""
     inst = instance(n, d, seed)
     eye = np.empty((d, d), dtype=object)
     for a, b in itertools.product(range(d), range(d)):
         eye[a, b] = mpmath.mpf(int(a == b))
     with mpmath.workdps(50):
-        g = tr.gradient(inst["X"], [tr.Layer(inst["W"], eye, inst["WV"])], inst["G"],
-                        scale=scale(inst, which))
+        g = tr.gradient(inst["X"], [tr.Layer(inst["W"], eye, inst["WV"], causal=causal)],
+                        inst["G"], scale=scale(inst, which))
     return {"X": g.X, "W": g.layers[0]["W_Q"], "WV": g.layers[0]["W_V"]}
 
 
@@ -306,3 +316,57 @@ def op_count(fn, shapes, dims=None):
 def n_degree(poly):
     """The degree in n of a count polynomial."""
     return sympy.Poly(poly, n_).degree()
+
+
+# ---------------------------------------------------------------------------
+# Lemma 3.4 / C.4: the chain rule on a two-layer model
+
+
+def _attn_loops(T, WQ, WK, WV):
+    """Attn(T) (one head, scale 1/d) by derivations/model_loops.py's loops, as an array."""
+    from .model_loops import forward_loops
+    layer = tr.Layer(WQ, WK, WV)
+    return np.array(forward_loops(T, [(WQ, WK, WV, None)], [layer]), dtype=object)
+
+
+@lru_cache(maxsize=None)
+def chain_case(n=3, d=2, seed=5):
+    """Two layers with tanh MLPs, L = <E, T_2>. Layer 1's G_1 = dL/dAttn_1 by central
+    differences of the rest of the model (loops, 90 digits); then sum_{j,k} G_1(j,k)
+    dAttn_1(T_0)_{j,k}/dZ for Z = T_0, W_1 = W_Q W_K^T, W_Q, W_K, W_V (central differences of
+    <G_1, Attn_1>), against attngrad.transformer's gradients (50 digits)."""
+    from .model_loops import forward_loops
+    rng = np.random.default_rng(900 + seed)
+    X, E = _rand_dyadic(rng, (n, d), 1.0), _rand_dyadic(rng, (n, d), 1.0)
+    Wq, Wk, Wv, Wg = (_rand_dyadic(rng, (d, d), 0.5) for _ in range(4))
+    top = [_rand_dyadic(rng, (d, d), 0.5) for _ in range(4)]
+    layer2 = tr.Layer(*top[:3], W_g=top[3], phi="tanh")
+    eye = np.empty((d, d), dtype=object)
+    for a, b in itertools.product(range(d), range(d)):
+        eye[a, b] = mpmath.mpf(int(a == b))
+
+    def rest(A):
+        T1 = np.frompyfunc(mpmath.tanh, 1, 1)(A @ Wg)
+        T2 = forward_loops(T1, [tuple(top)], [layer2])
+        return mpmath.fsum(E[i, j] * T2[i][j] for i in range(n) for j in range(d))
+
+    with mpmath.workdps(50):
+        A1 = _attn_loops(X, Wq, Wk, Wv)
+    G1 = _fd_entries(lambda lv: rest(lv["A"]), {"A": A1}, "A")
+
+    def pairing(leaves):
+        A = _attn_loops(leaves["T"], leaves["WQ"], leaves["WK"], leaves["WV"])
+        return mpmath.fsum((G1 * A).reshape(-1))
+
+    leaves = {"T": X, "WQ": Wq, "WK": Wk, "WV": Wv}
+    rhs = {k: _fd_entries(pairing, leaves, k) for k in leaves}
+    W1 = Wq @ Wk.T
+    rhs["W"] = _fd_entries(lambda lv: mpmath.fsum((G1 * _attn_loops(X, lv["W"], eye, Wv))
+                                                  .reshape(-1)), {"W": W1}, "W")
+    with mpmath.workdps(50):
+        top_layer = [layer2]
+        g = tr.gradient(X, [tr.Layer(Wq, Wk, Wv, W_g=Wg, phi="tanh")] + top_layer, E)
+        gW = tr.gradient(X, [tr.Layer(W1, eye, Wv, W_g=Wg, phi="tanh")] + top_layer, E)
+    lhs = {"T": g.X, "WQ": g.layers[0]["W_Q"], "WK": g.layers[0]["W_K"],
+           "WV": g.layers[0]["W_V"], "W": gW.layers[0]["W_Q"]}
+    return lhs, rhs

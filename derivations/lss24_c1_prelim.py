@@ -1,5 +1,5 @@
-"""LSS24 Appendix C.1 to C.3 and C.5: Facts C.1, C.2, Definitions C.3, C.6 to C.12, Lemma C.4,
-Lemmas C.17 to C.19.
+"""LSS24 Appendix C.1 to C.3 and C.5: Facts C.1, C.2, Definition C.3, Lemma C.4, Definitions
+C.6 to C.12, Lemmas C.17 to C.19.
 
 The definitions are checked against attngrad (attngrad.transformer for the layer, AS24's
 attngrad.alpha / h / q / p for the pieces, which are the same objects); the objects of
@@ -22,6 +22,7 @@ from attngrad import transformer as tr
 
 from . import lss24 as L
 from .core import Erratum, Statement, Step
+from .lss24_1_main import _CHAIN_TEXT, _chain
 from .lss24_model import _fd_entries, _rand_dyadic, _syms
 from .model_loops import forward_loops
 from .sA_facts import FACT_A_2, _a1_first, _a1_second
@@ -133,6 +134,25 @@ DEF_C3 = Statement(
         Step("dL/dW_Q = dL/dW W_K", "attngrad.transformer's dL/dW_Q = (central differences of "
              "<G, Attn> in W at 90 digits) W_K; and dL/dW_K = (dL/dW)^T W_Q, which the text "
              "leaves out", "mpmath", L.each_case(_c3_dwq, L.CASES[:2])),
+    ],
+)
+
+
+LEMMA_C4 = Statement(
+    id="LSS24 Lemma C.4",
+    paper=PAPER,
+    summary="dL/dT_{i-1}, dL/dW_i (W_i = W_Qi W_Ki^T), dL/dW_Vi = sum_{i2,j2} G_i(i2,j2) times "
+            "the gradient of Attn_i's (i2,j2) entry (chain rule)",
+    printed=("Lemma C.4 (Close form of gradient components, formal version of Lemma 3.4): "
+             "W_i := W_Qi W_Ki^T; G_i = dL(X)/dAttn_i(T_{i-1}(X)). Part 1: dL(X)/dT_{i-1}(X) = "
+             "sum_{i2,j2} G_i(i2,j2) dAttn_i(T_{i-1}(X))_{i2,j2}/dT_{i-1}(X). Part 2: the same for "
+             "dL(X)/dW_i. Part 3: the same for dL(X)/dW_Vi. Proof: shapes, then 'simply applying "
+             "chain rule'."),
+    steps=[
+        Step("Part 1", _CHAIN_TEXT.format("T_0"), "mpmath", _chain(["T"])),
+        Step("Part 2", _CHAIN_TEXT.format("W_1 (the layer as (W_1, I))"), "mpmath",
+             _chain(["W"])),
+        Step("Part 3", _CHAIN_TEXT.format("W_V"), "mpmath", _chain(["WV"])),
     ],
 )
 
@@ -418,5 +438,5 @@ LEMMA_C19 = Statement(
 )
 
 
-STATEMENTS = [FACT_C1, FACT_C2, DEF_C3, DEF_C6, DEF_C7, DEF_C8, DEF_C9, DEF_C10, DEF_C11,
+STATEMENTS = [FACT_C1, FACT_C2, DEF_C3, LEMMA_C4, DEF_C6, DEF_C7, DEF_C8, DEF_C9, DEF_C10, DEF_C11,
               DEF_C12, LEMMA_C17, LEMMA_C18, LEMMA_C19]
