@@ -370,3 +370,86 @@ def chain_case(n=3, d=2, seed=5):
     lhs = {"T": g.X, "WQ": g.layers[0]["W_Q"], "WK": g.layers[0]["W_K"],
            "WV": g.layers[0]["W_V"], "W": gW.layers[0]["W_Q"]}
     return lhs, rhs
+
+
+# ---------------------------------------------------------------------------
+# the whole model by the corrected closed forms (Lemmas H.2, J.3 and D.17 corrected)
+
+_TANH = np.frompyfunc(mpmath.tanh, 1, 1)
+_DTANH = np.frompyfunc(lambda v: 1 - mpmath.tanh(v) ** 2, 1, 1)
+
+
+@lru_cache(maxsize=None)
+def stack_case(m, n, d, seed, residual=False, g0=True):
+    """X, E (L = <E, F_m(X)>), g_0's W_g0 and m layers (tanh MLPs; residuals around attention
+    and MLP if ``residual``), exact dyadic."""
+    rng = np.random.default_rng(1500 + seed)
+    X, E = _rand_dyadic(rng, (n, d), 1.0), _rand_dyadic(rng, (n, d), 1.0)
+    Wg0 = _rand_dyadic(rng, (d, d), 0.5) if g0 else None
+    params, layers = [], []
+    for _ in range(m):
+        W = tuple(_rand_dyadic(rng, (d, d), 0.5) for _ in range(4))
+        params.append(W)
+        layers.append(tr.Layer(*W[:3], W_g=W[3], phi="tanh", residual=residual,
+                               mlp_residual=residual))
+    return {"X": X, "E": E, "Wg0": Wg0, "params": params, "layers": layers, "n": n, "d": d}
+
+
+def closed_form_gradient(case, upstream=None):
+    """dL/dX of the model by the paper's chain with the corrected closed forms: per layer from
+    the top, dP = dT o phi'(P), dZ = dP W_g^T (+ dT) (Lemmas H.2, J.3), G = dZ, dT_{i-1} = f^T G
+    W_V^T + (p T W^T + p^T T W) / d (+ dZ) (Lemma D.17 corrected, J.3); then g_0 by Lemma H.2."""
+    X, Wg0 = case["X"], case["Wg0"]
+    d = case["d"]
+    T = _TANH(X @ Wg0) if Wg0 is not None else X
+    cache = []
+    for (WQ, WK, WV, Wg), layer in zip(case["params"], case["layers"]):
+        W = WQ @ WK.T
+        S = (T @ W @ T.T) / d
+        f = _softmax_loops(S, False)
+        Z = f @ T @ WV + (T if layer.residual else 0)
+        P = Z @ Wg
+        cache.append((T, W, WV, Wg, f, P, layer))
+        T = _TANH(P) + (Z if layer.mlp_residual else 0)
+    dT = case["E"] if upstream is None else upstream
+    for T, W, WV, Wg, f, P, layer in reversed(cache):
+        dZ = (dT * _DTANH(P)) @ Wg.T + (dT if layer.mlp_residual else 0)
+        q = dZ @ (T @ WV).T
+        p = f * q - (f * q).sum(axis=1)[:, None] * f
+        dT = f.T @ dZ @ WV.T + (p @ T @ W.T + p.T @ T @ W) / d + (dZ if layer.residual else 0)
+    if Wg0 is not None:
+        dT = (dT * _DTANH(X @ Wg0)) @ Wg0.T
+    return dT
+
+
+def fd_model_gradient(case):
+    """dL/dX by central differences (90 digits) of the loops model with g_0 (tanh(X W_g0))."""
+    from .model_loops import forward_loops
+    n, d, E, Wg0 = case["n"], case["d"], case["E"], case["Wg0"]
+
+    def value(leaves):
+        T0 = _TANH(leaves["X"] @ Wg0) if Wg0 is not None else leaves["X"]
+        T = forward_loops(T0, case["params"], case["layers"])
+        return mpmath.fsum(E[i, j] * T[i][j] for i in range(n) for j in range(d))
+
+    return _fd_entries(value, {"X": case["X"]}, "X")
+
+
+def layer_map(case, i):
+    """The n d x n d matrix of the linear map dL/dT_i -> dL/dT_{i-1} of layer i (1-based),
+    from attngrad.transformer on unit upstream gradients, and its infinity norm (largest
+    absolute row sum): the factor by which layer i can amplify an error in dL/dT_i."""
+    n, d = case["n"], case["d"]
+    T = case["X"]
+    if i > 1:
+        T = tr.forward(T, case["layers"][:i - 1])
+    layer = case["layers"][i - 1:i]
+    cols = []
+    for a, b in itertools.product(range(n), range(d)):
+        e = np.empty((n, d), dtype=object)
+        e.fill(mpmath.mpf(0))
+        e[a, b] = mpmath.mpf(1)
+        cols.append(tr.gradient(T, layer, e).X.reshape(-1))
+    J = np.stack(cols, axis=1)
+    kappa = max(mpmath.fsum(abs(v) for v in row) for row in J)
+    return J, kappa
