@@ -21,7 +21,7 @@ from attngrad.transformer import attention as attn
 from . import lss24 as L
 from .core import Statement, Step
 from .lss24_model import _fd_entries, _rand_dyadic, _softmax_loops
-from .model_loops import _phi_scalar, forward_loops, loss_loops
+from .model_loops import _phi_scalar, forward_loops
 
 PAPER = L.PAPER
 

@@ -18,8 +18,8 @@ from attngrad import transformer as tr
 
 from . import lss24 as L
 from .core import Erratum, Statement, Step
-from .lss24_e_fast import (_e11_bound, _f5_bound, _f5_gw, _p_factors, corrected_fast_terms,
-                           printed_fast_terms)
+from .lss24_e_fast import _e11_bound, corrected_fast_terms, printed_fast_terms
+from .lss24_f_weights import _f5_bound, _f5_gw, _p_factors
 from .lss24_h_model import _amplification, chain_vs_fd
 from .lss24_model import _rand_dyadic
 
@@ -251,7 +251,8 @@ PRINTED = {
 
 
 def _same():
-    return [(k, PRINTED["Theorem 1.4"][k], PRINTED["Theorem 4.2"][k]) for k in PRINTED["Theorem 1.4"]]
+    informal, formal = PRINTED["Theorem 1.4"], PRINTED["Theorem 4.2"]
+    return [(k, informal[k], formal[k]) for k in informal]
 
 
 THEOREM_14 = Statement(

@@ -499,9 +499,9 @@ LEMMA_D9 = Statement(
                 "the B's of Lemmas D.3 to D.7",
         corrected="the same sum with the B's of the corrected pieces (Lemma D.8's correction); "
                   "with Definition C.3's 1/d, W / d in every B and f at X W X^T / d",
-        evidence="the printed sum differs from central differences of <G, s> at n = 5, d = 3, "
-                 "at n = 4, d = 2 and at n = 3, d = 1 (90 digits); the corrected sum agrees, and "
-                 "with the 1/d equals attngrad.transformer's gradient. "
+        evidence="the printed sum differs from central differences of <G, s> (first at n = 5, "
+                 "d = 3; 90 digits); the corrected sum agrees at d = 3, 2, 1, and with the 1/d "
+                 "equals attngrad.transformer's gradient. "
                  + L.rerun("LSS24 Lemma D.9"),
         step="result (finite differences)")],
 )
@@ -742,9 +742,9 @@ LEMMA_D17 = Statement(
                   "(p of Definition C.12); with Definition C.3's 1/d: "
                   "f^T G W_V^T + (p X W^T + p^T X W) / d",
         evidence="the printed sum differs from central differences of <G, s(X)> at 90 digits "
-                 "(n = 5, d = 3; n = 4, d = 2; n = 3, d = 1), and still does with W symmetric "
-                 "(by more than 1e-3); the corrected sum agrees, and with the 1/d equals "
-                 "attngrad.transformer's gradient. " + L.rerun("LSS24 Lemma D.17"),
+                 "(first at n = 5, d = 3), and still does with W symmetric (by more than 1e-3 at "
+                 "n = 5, d = 3 and n = 4, d = 2); the corrected sum agrees at d = 3, 2, 1, and "
+                 "with the 1/d equals attngrad.transformer's gradient. " + L.rerun("LSS24 Lemma D.17"),
         step="dL/dT_{i-1} = D6 + D7 + D8 + D2 + D4")],
 )
 

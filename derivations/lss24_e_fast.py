@@ -1,5 +1,5 @@
-"""LSS24 Appendix E (fast dL/dT_{i-1}: Lemmas E.1 to E.11) and the fast weight gradients
-(Lemmas F.5, G.4).
+"""LSS24 Appendix E: the fast dL/dT_{i-1} (Lemmas E.1 to E.11). The fast weight gradients
+(Lemmas F.5, G.4) use the same machinery and are in derivations/lss24_f_weights.py.
 
 Each lemma builds low-rank factors of one z (Lemma D.17) from U1, V1 (Lemma C.13) and bounds the
 error of one term D_k. Checked on exact instances in ball arithmetic (derivations/lss24.py's
@@ -17,7 +17,6 @@ versions (U1 and V1 swapped where f^T appears, the 1/d restored) meet it within 
 """
 from __future__ import annotations
 
-import numpy as np
 
 from attngrad.kron import rowwise_kron
 
@@ -358,8 +357,8 @@ LEMMA_E9 = Statement(
              "n^{o(1)} there are U10, V10 with ||z~4 - z4||_inf <= eps/poly(n), z~4 := U10 V10^T, "
              "built in n^{1+o(1)} time. Proof: 'the i0-th column of z4 satisfies' z4_{i0,*} = "
              "f_{i0,*} o (h G_{i0,*}) (a row), z4 = f o (G h^T); U10 = U1 (/) G, V10 = V1 (/) h; "
-             "||z~4 - z4|| = ||(U1 V1^T) o (G h^T) - f o (G h^T)|| (Fact C.2) = ||U1 V1^T - f||_inf "
-             "||G h^T||_inf <= d (eps/poly(n)) ||h|| ||G|| <= eps/poly(n)."),
+             "||z~4 - z4|| = ||(U1 V1^T) o (G h^T) - f o (G h^T)|| (Fact C.2) = "
+             "||U1 V1^T - f||_inf ||G h^T||_inf <= d (eps/poly(n)) ||h|| ||G|| <= eps/poly(n)."),
     steps=[
         Step("Fact C.2", "U10 V10^T - z4 = (U1 V1^T - f) o (G h^T) (ball)", "ball",
              L.each_lowrank(_e9_identity), tol=EQ_TOL),
@@ -517,144 +516,5 @@ LEMMA_E11 = Statement(
 )
 
 
-# ---------------------------------------------------------------------------
-# Lemmas F.5, G.4: the weight gradients
-
-
-def _p_factors(c):
-    U3, V3 = rowwise_kron(c["U1"], c["G"]), rowwise_kron(c["V1"], c["h"])
-    rt = U3 @ V3.sum(axis=0)
-    return U3, V3, rt[:, None] * c["U1"], c["V1"]
-
-
-def _f5_gw(c):
-    U3, V3, U4, V4 = _p_factors(c)
-    X = c["X"]
-    return (X.T @ U3) @ (V3.T @ X) - (X.T @ U4) @ (V4.T @ X)
-
-
-def _f5_chain(c):
-    U3, V3, U4, V4 = _p_factors(c)
-    X, n = c["X"], c["n"]
-    e1 = _nrm(X.T @ (U3 @ V3.T - c["p1"]) @ X)
-    e2 = _nrm(X.T @ (U4 @ V4.T - c["p2"]) @ X)
-    nx2 = _nrm(X) ** 2
-    return [("Eq. (18)", e1, n * n * nx2 * _nrm(U3 @ V3.T - c["p1"])),
-            ("Eq. (19)", e2, n * n * nx2 * _nrm(U4 @ V4.T - c["p2"])),
-            ("triangle", _nrm(_f5_gw(c) - X.T @ c["p"] @ X), e1 + e2)]
-
-
-def _f5_bound(c):
-    U3, V3, U4, V4 = _p_factors(c)
-    n = c["n"]
-    return n * n * _nrm(c["X"]) ** 2 * (_nrm(U3 @ V3.T - c["p1"]) + _nrm(U4 @ V4.T - c["p2"]))
-
-
-def _f5_vs_library(scaled):
-    def fn(c):
-        t = c["t"] if scaled else 1
-        return [("", _nrm(_f5_gw(c) * t - _library_dx(c, "C.3")["W"]), _f5_bound(c) * t)]
-    return L.each_lowrank(fn, which="C.3")
-
-
-def _f5_count():
-    def fn(ns, X, U3, V3, U4, V4):
-        (X.T @ U3) @ (V3.T @ X) - (X.T @ U4) @ (V4.T @ X)
-    # U3, V3: n x (k d); U4, V4: n x k
-    c = L.op_count(fn, [(N, D), (N, K * D), (N, K * D), (N, K), (N, K)])
-    return [("degree in n", L.n_degree(c), 1),
-            ("count", c, 2 * (n_ * d_ * k_ * d_) + d_ * k_ * d_ * d_ + 2 * n_ * k_ * d_
-             + d_ * k_ * d_ + d_ ** 2)]
-
-
-LEMMA_F5 = Statement(
-    id="LSS24 Lemma F.5",
-    paper=PAPER,
-    summary="g~_w = X^T (U3 V3^T - U4 V4^T) X approximates dL/dW_i in n^{1+o(1)} time (the "
-            "gradient of Definition C.3's layer is 1/d of it: Lemma F.4)",
-    printed=("Lemma F.5 (Fast computation for dL(X)/dW_i): W_i = W_Qi W_Ki^T. Then g~_w with "
-             "||g~_w - dL(X)/dW_i||_inf <= 1/poly(n) in n^{1+o(1)} time. Proof: p1, p2 have low "
-             "rank U3 V3^T, U4 V4^T (Lemmas C.15, C.16); dL/dW_i = X^T p X = X^T (p1 - p2) X "
-             "(Lemma F.4, Eq. 17); X^T U3, then (X^T U3) V3^T, then (.) X (similarly for p2, "
-             "then a d x d difference); Eq. (18) ||X^T p~1 X - X^T p1 X|| <= n^2 ||X||^2 "
-             "||p~1 - p1||; Eq. (19) likewise; triangle inequality; eps = 1/poly(n)."),
-    steps=[
-        Step("Eqs. (18), (19), triangle", "the error chain with p~1 = U3 V3^T, p~2 = U4 V4^T "
-             "(Lemmas C.15, C.16) against X^T p X (certified)", "ball",
-             L.each_lowrank(_f5_chain), relation="<="),
-        Step("time (counted)", "(X^T U3)(V3^T X) - (X^T U4)(V4^T X): linear in n (exact "
-             "polynomial; the printed order X^T U3 V3^T first costs d k n too)", "symbolic",
-             _f5_count),
-        Step("||g~_w - dL/dW_i||", "g~_w is within the chain's bound of attngrad.transformer's "
-             "dL/dW (Definition C.3's layer, factors at X W X^T / d; certified)", "ball",
-             _f5_vs_library(False), relation="<="),
-    ],
-    corrected=[
-        Step("(1/d) g~_w", "(1/d) g~_w is within (1/d) times the bound of attngrad."
-             "transformer's dL/dW (certified)", "ball", _f5_vs_library(True), relation="<="),
-    ],
-    errata=[Erratum(
-        location="LSS24 Lemma F.5 (inherits Lemma F.4's missing 1/d)",
-        printed="g~_w = X^T (p~1 - p~2) X approximates dL(X)/dW_i",
-        corrected="(1/d) X^T (p~1 - p~2) X, f's factors built at X W X^T / d",
-        evidence="for Definition C.3's layer g~_w misses attngrad.transformer's dL/dW by about "
-                 "(d - 1)/d of it, far beyond the chain's bound (n = 12, d = 2, Taylor degree "
-                 "3; certified); (1/d) g~_w is within the bound. "
-                 + L.rerun("LSS24 Lemma F.5"),
-        step="||g~_w - dL/dW_i||")],
-)
-
-
-def _g4(transpose):
-    def fn(c):
-        X, G = c["X"], c["G"]
-        gv = (X.T @ c["V1"]) @ (c["U1"].T @ G) if transpose else (X.T @ c["U1"]) @ (c["V1"].T @ G)
-        n = c["n"]
-        return [("", _nrm(gv - _library_dx(c, "C.3")["WV"]),
-                 n * n * _nrm(X) * c["eps1"] * _nrm(G))]
-    return L.each_lowrank(fn, which="C.3")
-
-
-def _g4_chain(c):
-    X, G, n = c["X"], c["G"], c["n"]
-    return [("", _nrm(X.T @ (c["ft"] - c["f"]) @ G), n * n * _nrm(X) * c["eps1"] * _nrm(G))]
-
-
-LEMMA_G4 = Statement(
-    id="LSS24 Lemma G.4",
-    paper=PAPER,
-    summary="g~_v = X^T U1 V1^T G_i approximates dL/dW_Vi (printed target X^T f G, Lemma "
-            "G.3's error); X^T V1 U1^T G_i does",
-    printed=("Lemma G.4 (Fast computation for dL(X)/d(W_V)_i): g~_v with ||g~_v - dL(X)/dW_Vi||"
-             "_inf <= 1/poly(n) in n^{1+o(1)} time. Proof: f~ = U1 V1^T (Lemma C.13); dL/dW_Vi = "
-             "X^T f G_i (Lemma G.3); X^T U1, then (X^T U1) V1^T, then (.) G_i (d^2 n time); "
-             "||X^T f~ G - X^T f G|| <= n^2 ||X|| ||f~ - f|| ||G|| <= eps/poly(n); g~_v = "
-             "X^T f~ G_i, eps = 1/poly(n)."),
-    steps=[
-        Step("error chain", "||X^T (U1 V1^T - f) G|| <= n^2 ||X|| eps1 ||G|| (certified)",
-             "ball", L.each_lowrank(_g4_chain, which="C.3"), relation="<="),
-        Step("time (counted)", "(X^T U1)(V1^T G): 2 n k1 d + d k1 d (exact polynomial)",
-             "symbolic", _count(lambda ns, X, U, V, G: (X.T @ U) @ (V.T @ G),
-                                [(N, D), (N, K), (N, K), (N, D)],
-                                2 * n_ * k_ * d_ + k_ * d_ ** 2)),
-        Step("||g~_v - dL/dW_V||", "g~_v = (X^T U1)(V1^T G) is within n^2 ||X|| eps1 ||G|| of "
-             "attngrad.transformer's dL/dW_V (certified)", "ball", _g4(False), relation="<="),
-    ],
-    corrected=[
-        Step("(X^T V1)(U1^T G)", "g~_v = (X^T V1)(U1^T G) = X^T f~^T G is within the same bound "
-             "of attngrad.transformer's dL/dW_V (certified)", "ball", _g4(True),
-             relation="<="),
-    ],
-    errata=[Erratum(
-        location="LSS24 Lemma G.4 (inherits Lemma G.3; Algorithm 1 line 22, Lemma I.7 Part 4)",
-        printed="g~_v = X^T f~ G_i = (X^T U1)(V1^T G_i) approximates dL(X)/dW_Vi",
-        corrected="g~_v = X^T f~^T G_i = (X^T V1)(U1^T G_i)",
-        evidence="(X^T U1)(V1^T G) misses attngrad.transformer's dL/dW_V by more than n^2 ||X|| "
-                 "eps1 ||G|| (n = 12, d = 2, Taylor degree 3; certified), (X^T V1)(U1^T G) is "
-                 "within it. " + L.rerun("LSS24 Lemma G.4"),
-        step="||g~_v - dL/dW_V||")],
-)
-
-
 STATEMENTS = [LEMMA_E1, LEMMA_E2, LEMMA_E3, LEMMA_E4, LEMMA_E5, LEMMA_E6, LEMMA_E7, LEMMA_E8,
-              LEMMA_E9, LEMMA_E10, LEMMA_E11, LEMMA_F5, LEMMA_G4]
+              LEMMA_E9, LEMMA_E10, LEMMA_E11]
