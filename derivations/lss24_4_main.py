@@ -206,8 +206,10 @@ THEOREM_41 = Statement(
           "forms (errata of Lemmas D.17, F.4, G.3); the corrected ones are checked above",
           "n^{1+o(1)} needs k1 = n^{o(1)} from Lemma C.13, whose hypothesis ||X W||, ||X|| <= "
           "o(sqrt(log n)) the theorem does not state: O(log n)-bit entries allow magnitudes "
-          "poly(n), the regime where the first paper (Theorem 1.5, checked here for entries "
-          "Theta(log n)) shows the one-layer gradient needs n^{2-o(1)} time under SETH",
+          "poly(n), the regime where the first paper proves (Theorem 1.5; here established for "
+          "entries Theta(log n)) that its one-layer gradient, in the cross-attention form "
+          "A1 X A2^T, needs n^{2-o(1)} time under SETH; whether LSS24's self-attention form is "
+          "as hard is not settled here",
           "Lemmas 5.1 to 5.3 give dL/dT_0; dL/dX also needs g_0's backward pass (Lemma H.2), "
           "which the proof does not cite; 'm = n^{o(1)}' is assumed with m = 1"],
 )

@@ -108,7 +108,7 @@ LEMMA_C13 = Statement(
           "log(1/eps) (Lemma I.1)",
           "as printed, the exponent X W X^T has no 1/d, so the hypotheses bound the scores by "
           "d R^2 (attained), not by AS23's R^2: with d = Theta(log n) and R = omega(1) that is "
-          "omega(log n), outside AS23's regime (the first paper's hardness side); with "
+          "omega(log n), outside AS23's regime; with "
           "Definition C.3's 1/d the scores are at most R^2",
           "'For any A = o(sqrt(log n))' quantifies an A the statement never uses (R is meant)"],
 )

@@ -681,6 +681,20 @@ def _d17_p_form():
              sympy.Matrix(f.T @ G @ WV.T + p @ X @ W.T + p.T @ X @ W).expand())]
 
 
+def _d17_f_transposed_only():
+    """The transposes of f alone do not repair the printed sum: f^T in D6, D7, D8 with W left
+    as printed still misses the central differences by more than 1e-3."""
+    out = []
+    for n, d, seed in L.CASES[:2]:
+        inst, ob = L.instance(n, d, seed), L.objs(n, d, seed)
+        X, W, WV, G = inst["X"], inst["W"], inst["WV"], inst["G"]
+        total = (-ob["z2"].T @ X @ W.T + ob["z4"].T @ X @ W.T + ob["f"].T @ G @ WV.T
+                 - ob["z2"] @ X @ W + ob["z4"] @ X @ W)
+        miss = max(abs(v) for v in (total - L.fd_gradients(n, d, seed)["X"]).reshape(-1))
+        out.append((f"n={n},d={d}", mpmath.mpf("1e-3"), miss))
+    return out
+
+
 def _d17_symmetric_w():
     """Evidence that the f-index error alone breaks the printed sum: with W symmetric (where W
     and W^T agree) the printed sum still misses the central differences by more than 1e-3."""
@@ -731,6 +745,9 @@ LEMMA_D17 = Statement(
         Step("W symmetric: still wrong", "with W = W^T the printed sum still misses the central "
              "differences by more than 1e-3 (the f-index error alone)", "mpmath",
              _d17_symmetric_w, relation="<="),
+        Step("f^T alone: still wrong", "with f^T in D6, D7, D8 but W as printed the sum still "
+             "misses the central differences by more than 1e-3 (the W-transposes alone)",
+             "mpmath", _d17_f_transposed_only, relation="<="),
     ],
     errata=[Erratum(
         location="LSS24 Lemma D.17 (closed form of dL/dT_{i-1}; used by Lemma E.11, Lemmas I.7, "
@@ -742,8 +759,9 @@ LEMMA_D17 = Statement(
                   "(p of Definition C.12); with Definition C.3's 1/d: "
                   "f^T G W_V^T + (p X W^T + p^T X W) / d",
         evidence="the printed sum differs from central differences of <G, s(X)> at 90 digits "
-                 "(first at n = 5, d = 3), and still does with W symmetric (by more than 1e-3 at "
-                 "n = 5, d = 3 and n = 4, d = 2); the corrected sum agrees at d = 3, 2, 1, and "
+                 "(first at n = 5, d = 3), and still does with W symmetric, and with f^T but W "
+                 "as printed (by more than 1e-3 at n = 5, d = 3 and n = 4, d = 2): both changes "
+                 "are needed; the corrected sum agrees at d = 3, 2, 1, and "
                  "with the 1/d equals attngrad.transformer's gradient. " + L.rerun("LSS24 Lemma D.17"),
         step="dL/dT_{i-1} = D6 + D7 + D8 + D2 + D4")],
 )
