@@ -151,17 +151,23 @@ def library_gradients(n, d, seed, which="C.6", causal=False):
     return {"X": g.X, "W": g.layers[0]["W_Q"], "WV": g.layers[0]["W_V"]}
 
 
-def each_case(fn, cases=CASES):
-    """A step's compute over CASES: fn(n, d, seed) -> (lhs, rhs) or [(label, lhs, rhs)]."""
+def cases_compute(cases, run, tag_of):
+    """A step's compute: run(case) -> (lhs, rhs) or [(label, lhs, rhs)] for every case, each
+    label prefixed with tag_of(case)."""
     def compute():
         out = []
         for case in cases:
-            res = fn(*case)
+            res = run(case)
             res = res if isinstance(res, list) else [("", *res)]
-            tag = f"n={case[0]},d={case[1]}"
+            tag = tag_of(case)
             out.extend(((f"{tag} {lab}".strip()), lhs, rhs) for lab, lhs, rhs in res)
         return out
     return compute
+
+
+def each_case(fn, cases=CASES):
+    """A step's compute over CASES: fn(n, d, seed) -> (lhs, rhs) or [(label, lhs, rhs)]."""
+    return cases_compute(cases, lambda case: fn(*case), lambda case: f"n={case[0]},d={case[1]}")
 
 
 def diag(v):
@@ -275,18 +281,12 @@ def lowrank(n, d, seed, degree, which="C.6"):
 
 def each_lowrank(fn, cases=LOWRANK_CASES, which="C.6"):
     """A step's compute over LOWRANK_CASES: fn(ctx) -> (lhs, rhs) or [(label, lhs, rhs)]."""
-    def compute():
+    def run(case):
         import flint
-        out = []
-        for case in cases:
-            ctx = lowrank(*case, which=which)
-            with flint.ctx.workprec(160):
-                res = fn(ctx)
-            res = res if isinstance(res, list) else [("", *res)]
-            tag = f"n={case[0]},d={case[1]},g={case[3]}"
-            out.extend(((f"{tag} {lab}".strip()), lhs, rhs) for lab, lhs, rhs in res)
-        return out
-    return compute
+        ctx = lowrank(*case, which=which)
+        with flint.ctx.workprec(160):
+            return fn(ctx)
+    return cases_compute(cases, run, lambda case: f"n={case[0]},d={case[1]},g={case[3]}")
 
 
 def norm_inf(a):

@@ -50,16 +50,12 @@ def single_grad_case(n, d, seed, degree, which):
 
 
 def _each(fn, which):
-    def compute():
+    def run(case):
         import flint
-        out = []
-        for case in CASES:
-            c, lib = single_grad_case(*case, which)
-            with flint.ctx.workprec(160):
-                lhs, rhs = fn(c, lib)
-            out.append((f"n={case[0]},d={case[1]},g={case[3]}", lhs, rhs))
-        return out
-    return compute
+        c, lib = single_grad_case(*case, which)
+        with flint.ctx.workprec(160):
+            return fn(c, lib)
+    return L.cases_compute(CASES, run, lambda case: f"n={case[0]},d={case[1]},g={case[3]}")
 
 
 def _line16(corrected):

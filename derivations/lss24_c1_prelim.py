@@ -24,17 +24,13 @@ from . import lss24 as L
 from .core import Erratum, Statement, Step
 from .lss24_1_main import _CHAIN_TEXT, _chain
 from .lss24_model import _fd_entries, _rand_dyadic, _syms
-from .sA_facts import FACT_A_2, _a1_first, _a1_second
+from .sA_facts import FACT_A_2, _a1_first, _a1_second, _vec
 
 PAPER = L.PAPER
 
 
 # ---------------------------------------------------------------------------
 # Fact C.1, Fact C.2
-
-
-def _vec(name, n):
-    return sympy.Matrix(n, 1, lambda i, _: sympy.Symbol(f"{name}_{i + 1}", real=True))
 
 
 def _c1_second():

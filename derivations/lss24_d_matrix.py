@@ -761,8 +761,8 @@ LEMMA_D17 = Statement(
         evidence="the printed sum differs from central differences of <G, s(X)> at 90 digits "
                  "(first at n = 5, d = 3), and still does with W symmetric, and with f^T but W "
                  "as printed (by more than 1e-3 at n = 5, d = 3 and n = 4, d = 2): both changes "
-                 "are needed; the corrected sum agrees at d = 3, 2, 1, and "
-                 "with the 1/d equals attngrad.transformer's gradient. " + L.rerun("LSS24 Lemma D.17"),
+                 "are needed; the corrected sum agrees at d = 3, 2, 1, and with the 1/d equals "
+                 "attngrad.transformer's gradient. " + L.rerun("LSS24 Lemma D.17"),
         step="dL/dT_{i-1} = D6 + D7 + D8 + D2 + D4")],
 )
 
