@@ -38,7 +38,7 @@ import sympy
 from attngrad import transformer as tr
 from attngrad.backend import MpmathNamespace
 
-from .lss24_model import _canon, _fd_entries, _rand_dyadic, _softmax_def, _softmax_loops, _syms
+from .lss24_model import _fd_entries, _rand_dyadic, _softmax_def, _softmax_loops, _syms
 
 PAPER = "LSS24"
 MPNS = MpmathNamespace()
@@ -62,11 +62,6 @@ def instance(n, d, seed, bound=1.0):
     W, WV = _rand_dyadic(rng, (d, d), 0.5), _rand_dyadic(rng, (d, d), 0.5)
     G = _rand_dyadic(rng, (n, d), 1.0)
     return {"X": X, "W": W, "WV": WV, "G": G, "n": n, "d": d}
-
-
-def label(inst, t=None):
-    tag = f"n={inst['n']},d={inst['d']}"
-    return tag if t is None else tag + (",t=1" if t == 1 else ",t=1/d")
 
 
 def scale(inst, which):
@@ -196,22 +191,12 @@ def sym_model(n, d, transpose_w=False):
     return {"X": X, "W": W, "WV": WV, "f": f, "h": h, "s": f @ h, "n": n, "d": d}
 
 
-def canon_pair(lhs, rhs):
-    """Both sides with every Ex atom a positive symbol, cancelled (lss24_model._canon)."""
-    L, R = _canon(np.asarray(lhs, dtype=object), np.asarray(rhs, dtype=object))
-    return L, R
-
-
 def generic(n, d):
     """Independent symbols for the objects the matrix views rearrange (no softmax needed:
     Lemmas D.3 to D.17 are algebra on f, s, h, X, W, W_V, G)."""
     return {"f": _syms("f", n, n), "s": _syms("s", n, d), "h": _syms("h", n, d),
             "X": _syms("X", n, d), "W": _syms("W", d, d), "WV": _syms("V", d, d),
             "G": _syms("G", n, d), "n": n, "d": d}
-
-
-def sym_inner(a, b):
-    return sum((a[k] * b[k] for k in range(len(a))), sympy.Integer(0))
 
 
 # ---------------------------------------------------------------------------
