@@ -94,7 +94,8 @@ def errata() -> list:
 
 
 def errata_markdown() -> str:
-    """The text of ERRATA.md, generated from the registry."""
+    """The text of ERRATA.md, generated from the registry: one section per paper (PAPERS'
+    order), one entry per erratum in the paper's statement order."""
     lines = ["# Errata",
              "",
              "Generated from the statement registry in derivations/ by "
@@ -102,12 +103,16 @@ def errata_markdown() -> str:
              "Each entry was found by a check that runs the printed statement and fails; "
              "`attngrad check --only ID` reruns it.",
              ""]
-    for sid, e in errata():
-        lines += [f"## {e.location}", "",
-                  f"- Statement: {sid} (printed step `{e.step}`)",
-                  f"- As printed: {e.printed}",
-                  f"- Corrected: {e.corrected}",
-                  f"- Evidence: {e.evidence}", ""]
-    if not errata():
-        lines.append("No errata recorded.")
+    paper_of = {s.id: s.paper for s in statements()}
+    for paper, title in PAPERS.items():
+        mine = [(sid, e) for sid, e in errata() if paper_of[sid] == paper]
+        lines += [f"## {paper}: {title}", ""]
+        if not mine:
+            lines += ["No errata recorded.", ""]
+        for sid, e in mine:
+            lines += [f"### {e.location}", "",
+                      f"- Statement: {sid} (printed step `{e.step}`)",
+                      f"- As printed: {e.printed}",
+                      f"- Corrected: {e.corrected}",
+                      f"- Evidence: {e.evidence}", ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -70,3 +70,86 @@ def test_theorem_1_6_accuracy_is_certified(monkeypatch):
         return g
     monkeypatch.setattr(attngrad, "gradient", off)
     assert _status("Theorem 1.6").status == "failed"
+
+
+# LSS24: its checks compare against attngrad.transformer, certified bounds and literal algorithms;
+# each is broken once here and the statement must fail.
+
+
+def test_lss24_closed_forms_meet_the_library(monkeypatch):
+    import mpmath
+
+    from derivations import lss24
+
+    real = lss24.library_gradients
+
+    def off(*a, **kw):  # the library's dL/dX 1e-6 off in one entry
+        g = dict(real(*a, **kw))
+        X = g["X"].copy()
+        X[0, 0] += mpmath.mpf("1e-6")
+        g["X"] = X
+        return g
+    monkeypatch.setattr(lss24, "library_gradients", off)
+    for sid in ("LSS24 Lemma D.17", "LSS24 Lemma D.9"):
+        r = _status(sid)
+        assert r.status == "failed" and "attngrad.transformer" in r.note, (sid, r.note)
+
+
+def test_lss24_symbolic_pieces_can_fail(monkeypatch):
+    from derivations import lss24
+
+    real = lss24.sym_model
+    # the model with the other exponent: the corrected pieces fail, the printed Part 1 holds
+    monkeypatch.setattr(lss24, "sym_model", lambda n, d, tw=False: real(n, d, not tw))
+    assert _status("LSS24 Lemma D.1").status == "failed"
+
+
+def test_lss24_lowrank_bound_is_certified(monkeypatch):
+    from derivations import lss24
+
+    real = lss24.taylor_eta
+    lss24.lowrank.cache_clear()
+    monkeypatch.setattr(lss24, "taylor_eta", lambda B, g: real(B, g) / 1000)
+    try:
+        r = _status("LSS24 Lemma C.13")
+        assert r.status == "failed" and "construction" in r.note, r.note
+    finally:
+        lss24.lowrank.cache_clear()
+
+
+def test_lss24_error_chains_are_certified(monkeypatch):
+    from derivations import lss24_e_fast
+
+    real = lss24_e_fast._e11_bound
+    monkeypatch.setattr(lss24_e_fast, "_e11_bound", lambda c: real(c) * 1e-12)
+    r = _status("LSS24 Lemma E.11")
+    assert r.status == "failed" and "corrected step(s) fail" in r.note, r.note
+
+
+def test_lss24_algorithm_2_runs_literally(monkeypatch):
+    from derivations import lss24_i_causal as I
+
+    real = I.algorithm2
+
+    def wrong(U0, V0, v, zeros=None):  # the last output entry off by one
+        out = real(U0, V0, v, zeros)
+        out[-1] = out[-1] + 1
+        return out
+    monkeypatch.setattr(I, "algorithm2", wrong)
+    for sid in ("LSS24 Algorithm 2", "LSS24 Lemma I.3", "LSS24 Lemma I.4"):
+        assert _status(sid).status == "failed", sid
+    monkeypatch.setattr(I, "algorithm2", real)
+    monkeypatch.setattr(I, "algorithm2_transposed", lambda U0, V0, v: real(U0, V0, v))
+    assert _status("LSS24 Lemma I.7").status == "failed"
+
+
+def test_lss24_amplification_is_measured(monkeypatch):
+    from derivations import lss24
+
+    real = lss24.layer_map
+
+    def small(case, i):
+        J, kappa = real(case, i)
+        return J, kappa / 10
+    monkeypatch.setattr(lss24, "layer_map", small)
+    assert _status("LSS24 Lemma H.4").status == "failed"
