@@ -30,14 +30,30 @@ def rows_of(ns, n, block):
     return B.auto_block(ns, n) if block is None else min(block, n)
 
 
-def forward(ns, chk, scale, block, keep_cache=True):
+class ExactAttention:
+    """The layers' attention computed exactly (attngrad/transformer/attention.py). The fast path
+    (attngrad/transformer/fast.py) supplies an object with the same two methods, so the layers
+    around attention (projections, residuals, MLP) are one code path for both."""
+
+    def forward(self, ns, i, layer, Q, K, V, s, rows, entry):
+        return attn.forward(ns, Q, K, V, layer.heads, layer.causal, s, rows)
+
+    def backward(self, ns, i, layer, Q, K, V, dO, s, rows, entry):
+        return attn.backward(ns, Q, K, V, dO, layer.heads, layer.causal, s, rows)
+
+
+EXACT = ExactAttention()
+
+
+def forward(ns, chk, scale, block, keep_cache=True, engine=EXACT):
     """(T_m, cache): the model's output and, per layer, what the backward pass needs."""
     rows = rows_of(ns, chk.n, block)
     T, cache = chk.X, []
-    for layer, W in zip(chk.layers, chk.weights):
+    for i, (layer, W) in enumerate(zip(chk.layers, chk.weights)):
         s = head_scale(ns, scale, chk.d, layer.heads)
         Q, K, V = T @ W["W_Q"], T @ W["W_K"], T @ W["W_V"]
-        A = attn.forward(ns, Q, K, V, layer.heads, layer.causal, s, rows)
+        entry = {"T": T, "Q": Q, "K": K, "V": V, "s": s}
+        A = engine.forward(ns, i, layer, Q, K, V, s, rows, entry)
         Z = T + A if layer.residual else A
         P = None
         if "W_g" in W:
@@ -46,8 +62,9 @@ def forward(ns, chk, scale, block, keep_cache=True):
             T_next = Z + G if layer.mlp_residual else G
         else:
             T_next = Z
+        entry.update(A=A, Z=Z, P=P)
         if keep_cache:
-            cache.append({"T": T, "Q": Q, "K": K, "V": V, "Z": Z, "P": P, "s": s})
+            cache.append(entry)
         T = T_next
     return T, cache
 
@@ -65,7 +82,7 @@ def projections_backward(ns, T, W, dQ, dK, dV):
     return dT, T.T @ dQ, T.T @ dK, T.T @ dV
 
 
-def backward(ns, chk, cache, dT, block, trace=None):
+def backward(ns, chk, cache, dT, block, trace=None, engine=EXACT):
     """(dL/dX, [per-layer dict of weight gradients]) from dT = dL/dT_m.
 
     ``trace``: a dict that receives, per layer i, {"dQ", "dK", "dV", "dZ", "dT"} (dT: the
@@ -81,8 +98,7 @@ def backward(ns, chk, cache, dT, block, trace=None):
                                         layer.mlp_residual)
         else:
             dZ = dT
-        dQ, dK, dV = attn.backward(ns, c["Q"], c["K"], c["V"], dZ, layer.heads, layer.causal,
-                                   c["s"], rows)
+        dQ, dK, dV = engine.backward(ns, i, layer, c["Q"], c["K"], c["V"], dZ, c["s"], rows, c)
         if trace is not None:
             trace[i] = {"dQ": dQ, "dK": dK, "dV": dV, "dZ": dZ, "dT": dT_out}
         dT, g["W_Q"], g["W_K"], g["W_V"] = projections_backward(ns, c["T"], W, dQ, dK, dV)
