@@ -250,10 +250,66 @@ def grid_radius(R: float) -> float:
     return out
 
 
+def _grid_up(x: float) -> float:
+    """The smallest point >= x of the grid {0} and +-2^(k/16), |k/16| <= 30 below, (no cap above)."""
+    if x <= 0:
+        return -_grid_down(-x)
+    if x <= 2.0 ** -30:
+        return 2.0 ** -30
+    k = math.ceil(16 * math.log2(x) - 1e-12)
+    while 2.0 ** (k / 16) < x:
+        k += 1
+    return 2.0 ** (k / 16)
+
+
+def _grid_down(x: float) -> float:
+    """The largest grid point <= x (see :func:`_grid_up`)."""
+    if x < 0:
+        return -_grid_up(-x)
+    if x < 2.0 ** -30:
+        return 0.0
+    k = math.floor(16 * math.log2(x) + 1e-12)
+    while 2.0 ** (k / 16) > x:
+        k -= 1
+    return 2.0 ** (k / 16)
+
+
+def grid_interval(lo: float, hi: float) -> tuple:
+    """[lo, hi] widened to grid points (0 and +-2^(k/16)), so that certificates are cached and
+    reused across instances; never empty."""
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise ValueError(f"interval: need finite lo <= hi, got [{lo}, {hi}]")
+    a, b = _grid_down(lo), _grid_up(hi)
+    if a >= b:
+        b = _grid_up(math.nextafter(b, math.inf))
+    return a, b
+
+
+@lru_cache(maxsize=1024)
+def abs_sum(coeffs: tuple, R: float) -> float:
+    """An upper bound (float64, rounded up; inf past float64) of sum_m |a_m| R^m, the
+    polynomial with absolute coefficients at R >= 0: it bounds every sum of absolute values of
+    the features (Lemma D.1) whose arguments satisfy <|q|, |k|> <= R."""
+    iv = mpmath.iv
+    old = iv.prec
+    iv.prec = 80
+    try:
+        Ri, tot = iv.mpf(R), iv.mpf(0)
+        for m, a in enumerate(coeffs):
+            tot += abs(iv.mpf(a)) * Ri ** m
+        up = mpmath.mpf(tot.b)
+    finally:
+        iv.prec = old
+    return _float_up(up) if up < mpmath.mpf(2) ** 1020 else math.inf
+
+
 def rel_error_estimate(basis: str, degree: int, R: float) -> float:
-    """A quick (uncertified) estimate of the relative error on [-R, R], used to start searches."""
+    """A quick (uncertified) estimate of the relative error on an interval of half-width R,
+    used to start searches; inf (never an OverflowError) where it passes float64's range."""
     g = degree + 1
     lg = math.lgamma(g + 1)
     if basis == "chebyshev":
-        return math.exp(math.log(2) + g * math.log(max(R, 1e-300) / 2) - lg + 2 * R)
-    return math.exp(g * math.log(max(R, 1e-300)) - lg + 2 * R)
+        log_est = math.log(2) + g * math.log(max(R, 1e-300) / 2) - lg + 2 * R
+    else:
+        log_est = g * math.log(max(R, 1e-300)) - lg + 2 * R
+    return math.exp(log_est) if log_est < 700 else math.inf

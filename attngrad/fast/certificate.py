@@ -1,0 +1,239 @@
+"""The certified error bound of the fast path: it follows the data, and it is proven.
+
+Each inequality below is a statement with checked steps in derivations/sD_certificate.py
+(``attngrad check`` runs them); the names follow Section D (f, h, c, q, r, p).
+
+Lemma D.8 (ours), the relative error of f~. On the scores' interval [lo, hi]
+(attngrad/fast/instance.py) the polynomial P has certified relative error eps_P
+(attngrad/poly.py). With the computed features' products U'_ij = sum_alpha Phi_ia Psi_ja and
+the computed row sums alpha~ (the rounding of both bounded as in attngrad/fast/rounding.py),
+f~ = diag(alpha~)^{-1} U' satisfies |f~_ij - f_ij| <= eta f_ij with
+
+    delta_u = (eps_P + delta_F) e^sigma + expm1(sigma),  delta_F = (gamma_F P_abs + P_uf) e^-lo,
+    delta_a = delta_u + gamma_{Nn+k} P_absF e^(sigma - lo),   eta = (delta_u + delta_a) / (1 - delta_a)
+
+(a relative error delta on every entry of exp gives about 2 delta on f: the normalisation).
+
+Lemma D.9 (ours), per-row errors. For a column group w of the query pass (w = h, |h|, ...),
+the computed (f~ w)^c_i = T^c_i / alpha~_i differs from (f~ w)_i by at most
+
+    xi_i = gamma_{Nn+k+2} P_absF (sum_j |w_j|) / alpha~_i  (+ underflow),
+
+the size of the actual operands (sum_j |w_j|), not n max |w|. With beta >= |h^c - h| and the
+f~-weighted sums turned into bounds on f-weighted sums (f <= f~ / (1 - eta)):
+    |c~ - c|_im <= Dc_im = xi_im + u'|c~_im| + eta (f|h|)_im + beta_m,
+    |r~ - r|_i  <= rho_i = gamma_d sum_m |(f~h)_im c~_im| + sum_m Dfh_im |c~_im|
+                           + sum_m ((f|h|)_im + beta_m) Dc_im,     Dfh = Dc - u'|c~|.
+
+Theorem D.10 (ours), dL/dX. With q_ij = <c_i, h_j> and p = f o (q - r 1^T),
+    |p~' - p|_ij <= f_ij (a_i ||h_j|| + b_i),  a_i = eta ||c~_i|| + ||Dc_i||,
+                                        b_i = eta |r~_i| + sum_m (|c~_im| + Dc_im) beta_m + rho_i,
+a non-negative matrix with f's low-rank structure, so its contraction with |A1| and |A2| costs
+O(n k1 d) like the gradient itself:
+    |g~' - g|_ab <= s sum_i |A1_ia| (a_i (f ||h|| o |A2|)_ib + b_i (f |A2|)_ib).
+The rounding of the final contractions is bounded by the sums that occur:
+    gamma_N1 P_absF s (|A1|^T (|c~| / alpha~)) (sum_j |h_j| |A2_j|^T)
+  + gamma_N2 P_absF s (|A1|^T (|r~| / alpha~)) (sum_j |A2_j|) + gamma_3 s (|G1| + |G2|).
+
+Lemma D.11 (ours), dL/dY = A3^T f^T c: |g~_Y' - g_Y|_lm <= sum_i (f|A3|)_il (eta |c~_im| + Dc_im)
+plus gamma_NY P_absF (sum_j |A3_jl|) sum_i |c~_im| / alpha~_i.
+
+Lemma D.12 (ours), the forward pass: |T~ - f V|_im <= xi^V_im + eta (f|V|)_im.
+
+The f-weighted sums (f|h|, f ||h|| o |A2|, f|A2|, f|A3|, f|V|) are computed by the same
+low-rank products as the result (extra columns of the same passes), so the bound costs
+O(n k1 d) more, not a higher degree.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .features import feature_consts
+from .rounding import SLACK, U_FLOOR, gamma, max_entry, scaled_up, scaled_up_rows, sup, to64
+
+
+@dataclass
+class PolyTerms:
+    """What the bound needs of one polynomial and its blocked evaluation."""
+
+    eta: float        # Lemma D.8: |f~ - f| <= eta f
+    PabsF: float      # >= sum_alpha |Phi_ia Psi_ja| (computed features)
+    Nn: int           # longest blocked sum over rows: b + n/b
+    k: int            # rank k1
+    feat: tuple = None  # (Cc, SPhi, Mk) for the underflow terms (numpy dtypes), else None
+
+
+def exp_up(x):
+    """e^x as a float64 upper bound (inf past the float64 range)."""
+    return math.exp(x) * (1 + 4e-16) if x < 709 else math.inf
+
+
+def poly_terms(inst, poly, Pabs, k, Nn, rel_error=None):
+    """:class:`PolyTerms` of the polynomial ``poly`` (degree g, certified relative error
+    ``poly.rel_error`` on an interval holding [lo, hi]) and P_abs >= sum_m |a_m| Rabs^m;
+    ``rel_error`` replaces poly.rel_error (0: the rounding floor no degree can beat)."""
+    sc, u, g = inst.scores, inst.u, poly.degree
+    gF = gamma(2 * g + 3, u)
+    feat, P_uf, uf_alpha = None, 0.0, 0.0
+    if inst.omega:
+        Cc, SPhi, Mk, P_uf = feature_consts(poly.coeffs, inst.d, g, k, sc.qm, sc.km, inst.omega)
+        feat = (Cc, SPhi, Mk)
+        uf_alpha = k * inst.omega
+    PabsF = Pabs * (1 + gF) + scaled_up(P_uf, inst.omega_exp)
+    if not (sc.hi + sc.sigma < 700 and math.isfinite(PabsF)):
+        return PolyTerms(math.inf, PabsF, Nn, k, feat)
+    e_lo = exp_up(sc.sigma - sc.lo)                 # >= 1 / min_ij e^{S_ij}
+    eps_P = poly.rel_error if rel_error is None else rel_error
+    delta_F = (gF * Pabs + scaled_up(P_uf + uf_alpha, inst.omega_exp)) * e_lo
+    delta_u = (eps_P * exp_up(sc.sigma) + delta_F * exp_up(sc.sigma) + math.expm1(sc.sigma))
+    delta_a = delta_u + gamma(Nn + k, u) * PabsF * e_lo
+    eta = (delta_u + delta_a) / (1 - delta_a) if delta_a < 0.5 else math.inf
+    if not eta < 1:   # f <= f~ / (1 - eta) is used: no certificate from eta >= 1
+        return PolyTerms(math.inf, PabsF, Nn, k, feat)
+    return PolyTerms(max(eta, U_FLOOR), PabsF, Nn, k, feat)
+
+
+# ---------------------------------------------------------------------------
+# per-row errors (Lemma D.9, ours)
+
+
+def to_rows64(ns, rows, what):
+    """The query pass's per-row arrays in float64 on the bound's device."""
+    return {key: to64(ns, v, f"{key}~", what) for key, v in rows.items()}
+
+
+def _uf_col(inst, pt, alpha):
+    """Underflow of one column (f~ w)_i: omega (n / alpha~_i (SPhi + k) + 1), scaled up."""
+    if pt.feat is None:
+        return 0.0
+    return scaled_up_rows(inst.xb, 1.1 * inst.omega * (inst.n / alpha * (pt.feat[1] + pt.k) + 1),
+                          inst.omega_exp)[:, None]
+
+
+def column_error(inst, pt, alpha, Sw):
+    """xi_im >= |(f~ w)^c_im - (f~ w)_im| for a column group w with sum_j |w_jm| <= Sw_m."""
+    return (gamma(pt.Nn + pt.k + 2, inst.u) * pt.PabsF) * Sw[None, :] / alpha[:, None] \
+        + _uf_col(inst, pt, alpha)
+
+
+def weighted_sum(inst, pt, alpha, G, Sw):
+    """An upper bound of sum_j f_ij w_jm from the computed (f~ w)^c = G: (G + xi) / (1 - eta)."""
+    return (G + column_error(inst, pt, alpha, Sw)) / (1 - pt.eta)
+
+
+def c_error(inst, pt, rows):
+    """(Dfh, Dc, Fh_abs): Dfh_im >= |(f~ h)^c_im - (f h)_im|, Dc_im >= |c~_im - c_im|, and
+    Fh_abs_im >= (f |h^c|)_im (Lemma D.9, ours)."""
+    u1 = inst.u / (1 - inst.u)
+    alpha = rows["alpha"]
+    Fh_abs = weighted_sum(inst, pt, alpha, rows["Gh"], inst.Sh)
+    Dfh = column_error(inst, pt, alpha, inst.Sh) + pt.eta * Fh_abs + inst.beta[None, :]
+    return Dfh, Dfh + u1 * abs(rows["c"]), Fh_abs
+
+
+def r_error(inst, pt, rows, Dfh, Dc, Fh_abs):
+    """rho_i >= |r~_i - r_i|, r~_i = fl(<(f~ h)^c_i, c~_i>), r_i = <(f h)_i, c_i>."""
+    absc = abs(rows["c"])
+    rho = gamma(inst.d, inst.u) * (abs(rows["Fh"]) * absc).sum(axis=1) \
+        + (Dfh * absc).sum(axis=1) + ((Fh_abs + inst.beta[None, :]) * Dc).sum(axis=1)
+    if pt.feat is not None:
+        rho = rho + scaled_up(1.1 * inst.d * inst.omega, inst.omega_exp)
+    return rho
+
+
+# ---------------------------------------------------------------------------
+# the bounds
+
+
+def _finite_rows(inst, rows):
+    a = rows["alpha"]
+    return bool(inst.xb.isfinite(a).all() and (a > 0).all())
+
+
+def gradient_X_bound(inst, pt, rows, G1=None, G2=None):
+    """(bound, parts): bound >= ||g~ - dL/dX||_inf (Theorem D.10, ours). rows: float64 per-row
+    arrays of the query pass; G1, G2: the computed A1^T p1~ A2 and A1^T p2~ A2 (float64), or
+    None before the final pass (degree selection): then |G1|, |G2| are bounded by the
+    propagation terms' own sums."""
+    if not (math.isfinite(pt.eta) and _finite_rows(inst, rows)):
+        return math.inf, {}
+    xb, u, d, s, eta = inst.xb, inst.u, inst.d, inst.s, pt.eta
+    alpha, c, r = rows["alpha"], rows["c"], abs(rows["r"])
+    absc = abs(c)
+    Dfh, Dc, Fh_abs = c_error(inst, pt, rows)
+    rho = r_error(inst, pt, rows, Dfh, Dc, Fh_abs)
+    # the weights fl(||h_j|| |A2_jb|) as computed: >= (1 - u) ||h_j|| |A2_jb| - omega
+    F1 = (weighted_sum(inst, pt, alpha, rows["G1"], inst.SnA * (1 + 8 * u))
+          + scaled_up(inst.omega, inst.omega_exp)) / (1 - u)
+    F0 = weighted_sum(inst, pt, alpha, rows["G0"], inst.SA)
+    a = eta * xb.sqrt((absc * absc).sum(axis=1)) + xb.sqrt((Dc * Dc).sum(axis=1))
+    b = eta * r + ((absc + Dc) * inst.beta[None, :]).sum(axis=1) + rho
+    prop = s * (inst.A1abs.T @ (a[:, None] * F1 + b[:, None] * F0))
+    N1 = 2 * pt.Nn + d * pt.k + 3
+    N2 = 2 * pt.Nn + pt.k + 2
+    e1 = (gamma(N1, u) * pt.PabsF) * ((inst.A1abs.T @ (absc / alpha[:, None])) @ inst.SHA)
+    e2 = (gamma(N2, u) * pt.PabsF) * xb.outer(inst.A1abs.T @ (r / alpha), inst.SA)
+    if G1 is None:   # not computed yet: |G1|, |G2| <= their terms' magnitudes (f~ <= (1+eta) f)
+        G1 = (1 + eta) * (inst.A1abs.T @ (xb.sqrt((absc * absc).sum(axis=1))[:, None] * F1)) + e1
+        G2 = (1 + eta) * (inst.A1abs.T @ (r[:, None] * F0)) + e2
+    rnd = s * (e1 + e2) + gamma(3, u) * s * (abs(G1) + abs(G2))
+    uf = _underflow_X(inst, pt, alpha, absc, r)
+    total = sup(prop + rnd) * SLACK + uf
+    return total, {"propagation": sup(prop), "rounding": sup(rnd), "underflow": uf, "eta": eta}
+
+
+def _underflow_X(inst, pt, alpha, absc, absr):
+    """Underflow (numpy dtypes) in the final contractions W1, W2, L, Z, G: each product or
+    quotient that underflows errs by omega, propagated by the remaining factors (crude, but
+    negligible unless the gradient itself is near the underflow range)."""
+    if pt.feat is None:
+        return 0.0
+    Cc, SPhi, Mk = pt.feat
+    n, d, k, om, s = inst.n, inst.d, pt.k, inst.omega, inst.s
+    am = float((inst.n / alpha).max())
+    a1m, km, Hm = max_entry(inst.A1abs), inst.scores.km, max_entry(inst.H)
+    cm, rm = max_entry(absc), max_entry(absr)
+    dG1 = d * n * om * ((k + SPhi * (1 + a1m)) * 2 * n * Mk * Hm * km
+                        + SPhi * a1m * cm * am * (2 * Mk + 1)) + d * k * om
+    dG2 = n * om * ((k + SPhi * (1 + a1m)) * 2 * n * Mk * km
+                    + SPhi * a1m * rm * am * (2 * Mk + 1)) + k * om
+    return scaled_up(1.1 * (s * (dG1 + dG2) + om), inst.omega_exp)
+
+
+def gradient_Y_bound(inst, pt, rows):
+    """(bound, parts): bound >= ||g~_Y - dL/dY||_inf (Lemma D.11, ours)."""
+    if not (math.isfinite(pt.eta) and _finite_rows(inst, rows)):
+        return math.inf, {}
+    u, eta, alpha = inst.u, pt.eta, rows["alpha"]
+    absc = abs(rows["c"])
+    _, Dc, _ = c_error(inst, pt, rows)
+    F3 = weighted_sum(inst, pt, alpha, rows["G3"], inst.SA3)
+    prop = F3.T @ (eta * absc + Dc)
+    gN = gamma(2 * pt.Nn + pt.k + 4, u)
+    if not math.isfinite(gN):   # the sums are too long for this precision: no certificate
+        return math.inf, {"propagation": sup(prop), "rounding": math.inf, "underflow": 0.0,
+                          "eta": eta}
+    rnd = (gN * pt.PabsF) * inst.xb.outer(inst.SA3, (absc / alpha[:, None]).sum(axis=0))
+    uf = 0.0
+    if pt.feat is not None:
+        _, SPhi, Mk = pt.feat
+        n, om = inst.n, inst.omega
+        c_over_alpha = float((absc / alpha[:, None]).sum(axis=0).max())
+        uf = scaled_up(1.1 * om * (max_entry(inst.K3) * n * n * (pt.PabsF + pt.k * Mk)
+                                   + n * SPhi * c_over_alpha + pt.k), inst.omega_exp)
+    total = sup(prop + rnd) * SLACK + uf
+    return total, {"propagation": sup(prop), "rounding": sup(rnd), "underflow": uf, "eta": eta}
+
+
+def attention_bound(inst, pt, rows):
+    """(bound, parts): bound >= max_im |T~_im - (f V)_im| (Lemma D.12, ours)."""
+    if not (math.isfinite(pt.eta) and _finite_rows(inst, rows)):
+        return math.inf, {}
+    alpha = rows["alpha"]
+    xi = column_error(inst, pt, alpha, inst.SV)
+    FV = weighted_sum(inst, pt, alpha, rows["GV"], inst.SV)
+    prop = pt.eta * FV
+    total = sup(xi + prop) * SLACK
+    return total, {"propagation": sup(prop), "rounding": sup(xi), "underflow": 0.0,
+                   "eta": pt.eta}

@@ -1,0 +1,236 @@
+"""The low-rank products of Section D, by blocks of rows, written once against ``ns``.
+
+With the features of attngrad/fast/features.py (U0 = Phi^T of the queries, with the polynomial's
+coefficients; V0 = Psi^T of the keys), every product with f~ = diag(alpha~)^{-1} U0 V0^T is taken
+as U0 (V0^T W) and never forms an n x n matrix:
+
+* key pass:   Z = V0^T W, W = [1, h, |h|, ...] the value columns built per block of key rows
+              (rows of Z per degree level, so a higher degree adds rows and keeps the others);
+* query pass: T = U0 Z[:, cheap] per block of query rows gives alpha~ = U0 V0^T 1 (Lemma D.1),
+              f~ h, hence c~ = f~ h - E (Lemma D.2) and r~ = <f~ h, c~> (Lemma D.5), and the
+              f~-weighted sums the certificate needs (attngrad/fast/certificate.py);
+* dL/dX (Theorem D.6, corrected): with p1~ = f~ o (c~ h^T) (Lemmas D.3, D.4) and
+  p2~ = diag(r~) f~ (Lemma D.5), A1^T p1~ A2 = sum_m (A1 o c~_m)^T U1 . V1^T (h_m o A2): the
+  query pass sums L = U0^T [A1 o c~_m / alpha~, A1 r~ / alpha~] (k1 x (d^2 + d)) and
+  g~ = s (L1 Z_{h o A2} - L2 Z_{A2}): O(n k1 d^2), no row-wise Kronecker product;
+* dL/dY (Lemma D.7, ours): g~_Y = (V1^T A3)^T (U1^T c~), O(n k1 d);
+* the forward pass (AS23): D~^{-1} U0 V0^T V = T / alpha~.
+
+Blocks hold up to BLOCK_ENTRIES features or value columns, so each block is a few large matrix
+products (fast with many BLAS threads), and the rounding model counts a blocked sum of n terms
+as b + n/b roundings (attngrad/fast/certificate.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .features import features, monomial_plan
+
+# entries of one block (k1 x b features, or b x w value columns, whichever is wider): large on
+# the CPU too (BLAS threads need few large products, not hundreds of small ones); on a GPU large,
+# since each block costs a fixed number of kernel launches. Blocks are capped at 2^15 rows: a
+# block of b rows is one sum of length b in the rounding bound (gamma_{b + n/b}).
+BLOCK_ENTRIES = {"numpy": 1 << 21, "mpmath": 1 << 16, "cupy": 1 << 25}
+BLOCK_ROWS_MAX = 1 << 15
+
+
+def blocking(ns, n, k, width, block=None):
+    """(number of blocks, rows per block) for n rows of k features and ``width`` value columns
+    built per block; ``block`` overrides."""
+    entries = BLOCK_ENTRIES.get(ns.name, BLOCK_ENTRIES["numpy"])
+    rows = min(n, BLOCK_ROWS_MAX, entries // max(k, width, 1))
+    b = min(block or int(max(64, rows)), max(n, 1))
+    return -(-n // b), b
+
+
+def _concat(ns, parts):
+    return ns.xp.concatenate(parts, axis=1)
+
+
+@dataclass
+class Layout:
+    """The value columns of one problem: ``groups`` maps a name to its columns of W (and of Z);
+    the first ``cheap`` columns are the ones the query pass multiplies at every degree."""
+
+    groups: dict
+    cheap: int
+    width: int
+
+
+def layout(kind, d, dv=None):
+    """Columns of W for dL/dX ("X"), dL/dY ("Y") or the forward pass ("attention").
+
+    X: 1 | h | |h| | ||h_j|| |A2| | |A2| || A2 | h o A2   (cheap: 1 + 4d; then d + d^2)
+    Y: 1 | h | |h| | |A3| || A3                         (cheap: 1 + 3d; then d)
+    attention: 1 | V | |V|                              (cheap: all)
+    """
+    names = {"X": [("one", 1), ("h", d), ("habs", d), ("w1", d), ("w0", d), ("A2", d),
+                   ("hA2", d * d)],
+             "Y": [("one", 1), ("h", d), ("habs", d), ("w3", d), ("A3", d)],
+             "attention": [("one", 1), ("V", dv), ("Vabs", dv)]}[kind]
+    groups, pos = {}, 0
+    for name, w in names:
+        groups[name] = slice(pos, pos + w)
+        pos += w
+    cheap = {"X": 1 + 4 * d, "Y": 1 + 3 * d, "attention": pos}[kind]
+    return Layout(groups, cheap, pos)
+
+
+def value_columns(ns, kind, hc=None, A2=None, A3=None, V=None, nh=None):
+    """(s0, s1) -> the rows s0:s1 of W (see :func:`layout`), built one block at a time;
+    ``nh`` (n, in the namespace) holds upper bounds of the row norms ||h_j||."""
+    xp = ns.xp
+
+    def X(s0, s1):
+        h, a2 = hc[s0:s1], A2[s0:s1]
+        a2abs = xp.abs(a2)
+        hA2 = (h[:, :, None] * a2[:, None, :]).reshape(s1 - s0, -1)
+        return _concat(ns, [ns.ones((s1 - s0, 1)), h, xp.abs(h), nh[s0:s1, None] * a2abs, a2abs,
+                            a2, hA2])
+
+    def Y(s0, s1):
+        h, a3 = hc[s0:s1], A3[s0:s1]
+        return _concat(ns, [ns.ones((s1 - s0, 1)), h, xp.abs(h), xp.abs(a3), a3])
+
+    def attention(s0, s1):
+        v = V[s0:s1]
+        return _concat(ns, [ns.ones((s1 - s0, 1)), v, xp.abs(v)])
+
+    return {"X": X, "Y": Y, "attention": attention}[kind]
+
+
+class KeySums:
+    """Z = V0^T W (Lemma D.1's V0 = key monomials, no coefficients), its rows added degree level
+    by degree level: raising the degree reuses every row already summed."""
+
+    def __init__(self, ns, K, columns, width, block=None):
+        self.ns, self.K, self.columns, self.width, self.block = ns, K, columns, width, block
+        self.Z = None
+        self.Nn = 0      # the longest blocked sum so far: b + n/b
+
+    def ensure(self, degree):
+        """Z for every monomial of degree <= ``degree``; returns it (k1 x width)."""
+        ns, K = self.ns, self.K
+        n, d = K.shape
+        plan = monomial_plan(d, degree)
+        k_new, k_old = len(plan[0]), (0 if self.Z is None else self.Z.shape[0])
+        if k_new <= k_old:
+            return self.Z[:k_new]
+        nb, b = blocking(ns, n, k_new, self.width, self.block)
+        self.Nn = max(self.Nn, b + nb)
+        part = None
+        for s0 in range(0, n, b):
+            s1 = min(n, s0 + b)
+            PsiT = features(ns, K[s0:s1], plan)[k_old:]            # new levels only
+            p = PsiT @ self.columns(s0, s1)
+            part = p if part is None else part + p
+        self.Z = part if self.Z is None else ns.xp.concatenate([self.Z, part], axis=0)
+        return self.Z
+
+
+def query_pass(ns, Qc, plan, coef, Zc, row_fn, width, block=None):
+    """For each block of query rows: U0 block (Phi^T, k1 x b) and T = U0 Zc (b x w, or None when
+    Zc is None); row_fn(s0, s1, PhiT, T) does the rest. Returns b + n/b."""
+    n = Qc.shape[0]
+    nb, b = blocking(ns, n, len(plan[0]), width, block)
+    for s0 in range(0, n, b):
+        s1 = min(n, s0 + b)
+        PhiT = features(ns, Qc[s0:s1], plan, coef)
+        row_fn(s0, s1, PhiT, None if Zc is None else PhiT.T @ Zc)
+    return b + nb
+
+
+class Rows:
+    """Per-row quantities of the query pass, collected block by block (n x ... arrays)."""
+
+    def __init__(self):
+        self.parts = {}
+
+    def add(self, **named):
+        for k, v in named.items():
+            self.parts.setdefault(k, []).append(v)
+
+    def done(self, ns):
+        return {k: ns.xp.concatenate(v, axis=0) for k, v in self.parts.items()}
+
+
+def rows_X(ns, E, lay, d):
+    """row_fn of the query pass for dL/dX: alpha~, f~ h, c~, r~ and the certificate's f~-weighted
+    sums; returns (row_fn, Rows)."""
+    g = lay.groups
+    rows = Rows()
+
+    def row_fn(s0, s1, PhiT, T):
+        alpha = T[:, 0].copy()   # a copy: a view would keep the whole block alive
+        Fh = T[:, g["h"]] / alpha[:, None]                         # (f~ h)_i    (Lemma D.2)
+        c = Fh - E[s0:s1]                                          # c~_i
+        r = ns.xp.sum(Fh * c, axis=1)                              # r~_i        (Lemma D.5)
+        rows.add(alpha=alpha, Fh=Fh, c=c, r=r, Gh=T[:, g["habs"]] / alpha[:, None],
+                 G1=T[:, g["w1"]] / alpha[:, None], G0=T[:, g["w0"]] / alpha[:, None])
+    return row_fn, rows
+
+
+def rows_Y(ns, E, lay, d):
+    g = lay.groups
+    rows = Rows()
+
+    def row_fn(s0, s1, PhiT, T):
+        alpha = T[:, 0].copy()
+        Fh = T[:, g["h"]] / alpha[:, None]
+        c = Fh - E[s0:s1]
+        rows.add(alpha=alpha, Fh=Fh, c=c, Gh=T[:, g["habs"]] / alpha[:, None],
+                 G3=T[:, g["w3"]] / alpha[:, None])
+    return row_fn, rows
+
+
+def rows_attention(ns, lay):
+    g = lay.groups
+    rows = Rows()
+
+    def row_fn(s0, s1, PhiT, T):
+        alpha = T[:, 0].copy()
+        rows.add(alpha=alpha, out=T[:, g["V"]] / alpha[:, None],
+                 GV=T[:, g["Vabs"]] / alpha[:, None])
+    return row_fn, rows
+
+
+def gradient_X(ns, A1, Qc, Z, rows, lay, plan, coef, s, block=None):
+    """g~ = s (A1^T p1~ A2 - A1^T p2~ A2) from the rows of the query pass (Theorem D.6,
+    corrected chain): one more pass over the query rows sums L (k1 x (d^2 + d)), blocked as
+    the other passes (``lay.width``). Returns (g~, G1, G2) with g~ = s (G1 - G2) as computed."""
+    d = A1.shape[1]
+    k = len(plan[0])
+    alpha, c, r = rows["alpha"], rows["c"], rows["r"]
+    acc = {}
+
+    def row_fn(s0, s1, PhiT, _):
+        a1, al = A1[s0:s1], alpha[s0:s1][:, None]
+        W1 = (a1[:, :, None] * (c[s0:s1] / al)[:, None, :]).reshape(s1 - s0, d * d)
+        W2 = a1 * (r[s0:s1][:, None] / al)
+        LT = PhiT @ _concat(ns, [W1, W2])                          # k1 x (d^2 + d)
+        acc["LT"] = LT if "LT" not in acc else acc["LT"] + LT
+
+    query_pass(ns, Qc, plan, coef, None, row_fn, lay.width, block)
+    L = acc["LT"].T
+    ZA = Z[:k, lay.groups["A2"]]                                   # V1^T A2
+    Zm = Z[:k, lay.groups["hA2"]]                                  # V1^T (h_m o A2), (m, b)
+    L1 = L[:d * d].reshape(d, d, k).reshape(d, d * k)              # (a, (m, alpha))
+    Zm3 = Zm.reshape(k, d, d).transpose(1, 0, 2).reshape(d * k, d)  # ((m, alpha), b)
+    G1 = L1 @ Zm3                                                  # A1^T (f~ o q~) A2
+    G2 = L[d * d:] @ ZA                                            # A1^T diag(r~) f~ A2
+    return (G1 - G2) * s, G1, G2
+
+
+def gradient_Y(ns, Qc, Z, rows, lay, plan, coef, block=None):
+    """g~_Y = (V1^T A3)^T (U1^T c~) (Lemma D.7, ours): U1^T c~ summed over the query rows."""
+    k = len(plan[0])
+    d = rows["c"].shape[1]
+    alpha, c = rows["alpha"], rows["c"]
+    acc = {}
+
+    def row_fn(s0, s1, PhiT, _):
+        MT = PhiT @ (c[s0:s1] / alpha[s0:s1][:, None])            # U1^T c~, this block
+        acc["M"] = MT if "M" not in acc else acc["M"] + MT
+
+    query_pass(ns, Qc, plan, coef, None, row_fn, lay.width, block)
+    return Z[:k, lay.groups["A3"]].T @ acc["M"]
