@@ -17,6 +17,8 @@ REQUIRED = (
     + ["Section 3.1 (Kronecker product)", "Definition A.3"]
     + ["Lemma E.3", "Lemma E.4", "Theorem E.5", "Lemma E.6 (ours)"]
     + [f"Lemma D.{k}" for k in range(1, 6)] + ["Theorem D.6", "Lemma D.7 (ours)"]
+    + ["Lemma D.8 (ours)", "Lemma D.9 (ours)", "Theorem D.10 (ours)", "Lemma D.11 (ours)",
+       "Lemma D.12 (ours)"]
 )
 
 

@@ -90,12 +90,10 @@ class _Problem:
         plan = monomial_plan(self.d, g)
         coef = coef_vector(ns, poly, plan)
         Z = self.keys.ensure(g)
-        row_fn, R = {"X": lambda: lowrank.rows_X(ns, self.E, self.lay, self.d),
-                     "Y": lambda: lowrank.rows_Y(ns, self.E, self.lay, self.d),
-                     "attention": lambda: lowrank.rows_attention(ns, self.lay)}[self.kind]()
-        lowrank.query_pass(ns, self.Qc, plan, coef, Z[:, :self.lay.cheap], row_fn, self.lay.width,
-                     self.block)
-        return R.done(ns), plan, coef
+        row_fn, done = lowrank.rows_pass(ns, self.E, self.lay)
+        lowrank.query_pass(ns, self.Qc, plan, coef, Z[:, :self.lay.cheap], row_fn,
+                           self.lay.width, self.block)
+        return done(), plan, coef
 
     def rows(self, poly, pt):
         rows, _, _ = self.query_rows(poly)
@@ -138,7 +136,7 @@ def _gradient_problem(A1, A2, A3, E, X, Y, wrt, scale, block, what):
     cols = lowrank.value_columns(ns, wrt, hc=hc, A2=A2, A3=A3, nh=nh)
     keys = lowrank.KeySums(ns, A2, cols, lay.width, block)
     prob = _Problem(ns, wrt, inst, Qc, keys, lay, E, block)
-    prob.what, prob.A1, prob.s = what, A1, s
+    prob.what, prob.A1, prob.s, prob.hc = what, A1, s, hc
     return prob
 
 
@@ -265,7 +263,7 @@ def attention_fast(Q, K, V, *, scale=None, eps=None, basis="chebyshev",
     prob = _Problem(ns, "attention", inst, Qc, keys, lay, None, block)
     prob.what = what
     g, poly, pt, rows64 = select(prob, basis, eps, max_rank, prec_of(ns), what)
-    T = _finite(ns, what, prob.last["out"])
+    T = _finite(ns, what, prob.last["V"])
     bound, parts = C.attention_bound(inst, pt, rows64)
     if not bound <= eps:
         raise ApproximationError(f"{what}: the a-posteriori bound {bound:.3g} exceeds eps={eps:g}")

@@ -62,6 +62,8 @@ class PolyTerms:
     Nn: int           # longest blocked sum over rows: b + n/b
     k: int            # rank k1
     feat: tuple = None  # (Cc, SPhi, Mk) for the underflow terms (numpy dtypes), else None
+    delta_u: float = math.inf   # >= |U'_ij / e^{S_ij} - 1|
+    delta_a: float = math.inf   # >= |alpha~_i / alpha_i - 1|
 
 
 def exp_up(x):
@@ -90,8 +92,8 @@ def poly_terms(inst, poly, Pabs, k, Nn, rel_error=None):
     delta_a = delta_u + gamma(Nn + k, u) * PabsF * e_lo
     eta = (delta_u + delta_a) / (1 - delta_a) if delta_a < 0.5 else math.inf
     if not eta < 1:   # f <= f~ / (1 - eta) is used: no certificate from eta >= 1
-        return PolyTerms(math.inf, PabsF, Nn, k, feat)
-    return PolyTerms(max(eta, U_FLOOR), PabsF, Nn, k, feat)
+        return PolyTerms(math.inf, PabsF, Nn, k, feat, delta_u, delta_a)
+    return PolyTerms(max(eta, U_FLOOR), PabsF, Nn, k, feat, delta_u, delta_a)
 
 
 # ---------------------------------------------------------------------------
@@ -113,33 +115,69 @@ def _uf_col(inst, pt, alpha):
 
 def column_error(inst, pt, alpha, Sw):
     """xi_im >= |(f~ w)^c_im - (f~ w)_im| for a column group w with sum_j |w_jm| <= Sw_m."""
-    return (gamma(pt.Nn + pt.k + 2, inst.u) * pt.PabsF) * Sw[None, :] / alpha[:, None] \
-        + _uf_col(inst, pt, alpha)
+    return (gamma(pt.Nn + pt.k + 2, inst.u) * pt.PabsF) * inst.xb.asarray(Sw)[None, ...] \
+        / alpha[:, None] + _uf_col(inst, pt, alpha)
 
 
 def weighted_sum(inst, pt, alpha, G, Sw):
-    """An upper bound of sum_j f_ij w_jm from the computed (f~ w)^c = G: (G + xi) / (1 - eta)."""
+    """An upper bound of sum_j f_ij w_jm (w >= 0 exact) from the computed (f~ w)^c = G:
+    (G + xi) / (1 - eta), since f <= f~ / (1 - eta)."""
     return (G + column_error(inst, pt, alpha, Sw)) / (1 - pt.eta)
+
+
+def weighted_product_sum(inst, pt, alpha, G, Sw):
+    """As :func:`weighted_sum` for weights computed as products fl(x y) in the working precision
+    (>= (1 - u) x y - omega) of exact x y >= 0: the sum of the exact x y."""
+    u = inst.u
+    return (weighted_sum(inst, pt, alpha, G, Sw * (1 + 8 * u))
+            + scaled_up(inst.omega, inst.omega_exp)) / (1 - u)
+
+
+def variance(xb, F_sq, mu_sq, cross):
+    """An upper bound of sum_j f_ij ||w_j - mu_i||^2 = sum f ||w||^2 - ||mu||^2 - 2 <mu, f w - mu>
+    (the rows of f sum to 1) from F_sq >= sum_j f_ij ||w_j||^2, mu_sq = ||mu_i||^2 and
+    cross >= |<mu_i, (f w)_i - mu_i>|; the float64 cancellation in F_sq - mu_sq is charged
+    explicitly (not to SLACK)."""
+    v = F_sq - mu_sq + 2 * cross
+    return xb.maximum(v + 4 * 2.0 ** -53 * (F_sq + mu_sq + 2 * cross), 0.0)
+
+
+def centred(inst, pt, rows, mu, D, F_abs, F_sq):
+    """A bound of |((f~ - f) w)_i|: min(eta f|w|, eta sd_f(w)_i + |mu_i| xi1_i), with mu the
+    computed f~ w (|f w - mu| <= D), sd_f(w)_i^2 <= variance(F_sq, mu, D) and xi1_i >=
+    |sum_j (f~ - f)_ij| (the rounding of alpha~): the rows of f~ - f nearly sum to 0, so a
+    constant part of w cancels (nearly one-hot rows, w with a common offset)."""
+    xi1 = column_error(inst, pt, rows["alpha"], inst.xb.asarray([float(inst.n)]))
+    sd = inst.xb.sqrt(variance(inst.xb, F_sq, mu * mu, abs(mu) * D))
+    return inst.xb.minimum(pt.eta * F_abs, pt.eta * sd + abs(mu) * xi1)
 
 
 def c_error(inst, pt, rows):
     """(Dfh, Dc, Fh_abs): Dfh_im >= |(f~ h)^c_im - (f h)_im|, Dc_im >= |c~_im - c_im|, and
     Fh_abs_im >= (f |h^c|)_im (Lemma D.9, ours)."""
     u1 = inst.u / (1 - inst.u)
-    alpha = rows["alpha"]
-    Fh_abs = weighted_sum(inst, pt, alpha, rows["Gh"], inst.Sh)
-    Dfh = column_error(inst, pt, alpha, inst.Sh) + pt.eta * Fh_abs + inst.beta[None, :]
+    alpha, mu = rows["alpha"], rows["h"]
+    xi = column_error(inst, pt, alpha, inst.Sh)
+    Fh_abs = weighted_sum(inst, pt, alpha, rows["habs"], inst.Sh)
+    plain = xi + pt.eta * Fh_abs + inst.beta[None, :]
+    F_sq = weighted_product_sum(inst, pt, alpha, rows["hsq"], inst.Sh2)
+    Dfh = xi + centred(inst, pt, rows, mu, plain, Fh_abs, F_sq) + inst.beta[None, :]
     return Dfh, Dfh + u1 * abs(rows["c"]), Fh_abs
+
+
+def r_rounding(inst, pt, rows):
+    """tau_i >= |r~_i - <(f~h)^c_i, c~_i>|: the rounding of the length-d dot product."""
+    tau = gamma(inst.d, inst.u) * (abs(rows["h"]) * abs(rows["c"])).sum(axis=1)
+    if pt.feat is not None:
+        tau = tau + scaled_up(1.1 * inst.d * inst.omega, inst.omega_exp)
+    return tau
 
 
 def r_error(inst, pt, rows, Dfh, Dc, Fh_abs):
     """rho_i >= |r~_i - r_i|, r~_i = fl(<(f~ h)^c_i, c~_i>), r_i = <(f h)_i, c_i>."""
     absc = abs(rows["c"])
-    rho = gamma(inst.d, inst.u) * (abs(rows["Fh"]) * absc).sum(axis=1) \
-        + (Dfh * absc).sum(axis=1) + ((Fh_abs + inst.beta[None, :]) * Dc).sum(axis=1)
-    if pt.feat is not None:
-        rho = rho + scaled_up(1.1 * inst.d * inst.omega, inst.omega_exp)
-    return rho
+    return r_rounding(inst, pt, rows) + (Dfh * absc).sum(axis=1) \
+        + ((Fh_abs + inst.beta[None, :]) * Dc).sum(axis=1)
 
 
 # ---------------------------------------------------------------------------
@@ -151,36 +189,62 @@ def _finite_rows(inst, rows):
     return bool(inst.xb.isfinite(a).all() and (a > 0).all())
 
 
-def gradient_X_bound(inst, pt, rows, G1=None, G2=None):
-    """(bound, parts): bound >= ||g~ - dL/dX||_inf (Theorem D.10, ours). rows: float64 per-row
-    arrays of the query pass; G1, G2: the computed A1^T p1~ A2 and A1^T p2~ A2 (float64), or
-    None before the final pass (degree selection): then |G1|, |G2| are bounded by the
-    propagation terms' own sums."""
-    if not (math.isfinite(pt.eta) and _finite_rows(inst, rows)):
-        return math.inf, {}
-    xb, u, d, s, eta = inst.xb, inst.u, inst.d, inst.s, pt.eta
-    alpha, c, r = rows["alpha"], rows["c"], abs(rows["r"])
-    absc = abs(c)
+def terms_X(inst, pt, rows):
+    """The per-row terms of Theorem D.10 (ours), float64: Dfh, Dc, Fh_abs (Lemma D.9), rho,
+    F1 >= f (||h|| o |A2|), F0 >= f |A2|, a, b with |p~' - p|_ij <= f_ij (a_i ||h_j|| + b_i);
+    the centred form b2, Vn, Fsq with |p~' - p|_ij <= f_ij (a_i ||h_j - m~_i|| + b2_i),
+    sum_j f_ij ||h_j - m~_i||^2 <= Vn_i, sum_j f_ij A2_jb^2 <= Fsq_ib (m~ = the computed f~ h);
+    and rowsum_ib >= sum_j |p~' - p|_ij |A2_jb|, the smaller of the two."""
+    xb, eta = inst.xb, pt.eta
+    alpha, absc, absr, m = rows["alpha"], abs(rows["c"]), abs(rows["r"]), rows["h"]
     Dfh, Dc, Fh_abs = c_error(inst, pt, rows)
     rho = r_error(inst, pt, rows, Dfh, Dc, Fh_abs)
-    # the weights fl(||h_j|| |A2_jb|) as computed: >= (1 - u) ||h_j|| |A2_jb| - omega
-    F1 = (weighted_sum(inst, pt, alpha, rows["G1"], inst.SnA * (1 + 8 * u))
-          + scaled_up(inst.omega, inst.omega_exp)) / (1 - u)
-    F0 = weighted_sum(inst, pt, alpha, rows["G0"], inst.SA)
+    F1 = weighted_product_sum(inst, pt, alpha, rows["w1"], inst.SnA)
+    F0 = weighted_sum(inst, pt, alpha, rows["w0"], inst.SA)
     a = eta * xb.sqrt((absc * absc).sum(axis=1)) + xb.sqrt((Dc * Dc).sum(axis=1))
-    b = eta * r + ((absc + Dc) * inst.beta[None, :]).sum(axis=1) + rho
-    prop = s * (inst.A1abs.T @ (a[:, None] * F1 + b[:, None] * F0))
+    b = eta * absr + ((absc + Dc) * inst.beta[None, :]).sum(axis=1) + rho
+    # centred: q~_ij - r~_i = <c~_i, h_j - m~_i> - tau_i
+    Fn2 = weighted_product_sum(inst, pt, alpha, rows["nh2"], xb.asarray([inst.Snh2]))[:, 0]
+    Vn = variance(xb, Fn2, (m * m).sum(axis=1), (abs(m) * Dfh).sum(axis=1))
+    Fsq = weighted_product_sum(inst, pt, alpha, rows["A2sq"], inst.SA2sq)
+    b2 = (1 + eta) * r_rounding(inst, pt, rows) \
+        + ((absc + Dc) * (inst.beta[None, :] + Dfh)).sum(axis=1)
+    rowsum = xb.minimum(a[:, None] * F1 + b[:, None] * F0,
+                        a[:, None] * xb.sqrt(Vn)[:, None] * xb.sqrt(Fsq) + b2[:, None] * F0)
+    return dict(Dfh=Dfh, Dc=Dc, Fh_abs=Fh_abs, rho=rho, F1=F1, F0=F0, a=a, b=b, b2=b2, Vn=Vn,
+                Fsq=Fsq, rowsum=rowsum)
+
+
+def rounding_X(inst, pt, rows, G1=None, G2=None, F1=None, F0=None):
+    """Bound on |G~ - g~'| (the computed g~ against the exact sum of its terms): the rounding
+    of the final contractions (Theorem D.10, ours). G1, G2: |A1^T p1~ A2|, |A1^T p2~ A2| as
+    computed; before the final pass (degree selection) they are bounded from F1, F0."""
+    u, d, s, eta = inst.u, inst.d, inst.s, pt.eta
+    alpha, absc, absr = rows["alpha"], abs(rows["c"]), abs(rows["r"])
     N1 = 2 * pt.Nn + d * pt.k + 3
     N2 = 2 * pt.Nn + pt.k + 2
     e1 = (gamma(N1, u) * pt.PabsF) * ((inst.A1abs.T @ (absc / alpha[:, None])) @ inst.SHA)
-    e2 = (gamma(N2, u) * pt.PabsF) * xb.outer(inst.A1abs.T @ (r / alpha), inst.SA)
+    e2 = (gamma(N2, u) * pt.PabsF) * inst.xb.outer(inst.A1abs.T @ (absr / alpha), inst.SA)
     if G1 is None:   # not computed yet: |G1|, |G2| <= their terms' magnitudes (f~ <= (1+eta) f)
-        G1 = (1 + eta) * (inst.A1abs.T @ (xb.sqrt((absc * absc).sum(axis=1))[:, None] * F1)) + e1
-        G2 = (1 + eta) * (inst.A1abs.T @ (r[:, None] * F0)) + e2
-    rnd = s * (e1 + e2) + gamma(3, u) * s * (abs(G1) + abs(G2))
-    uf = _underflow_X(inst, pt, alpha, absc, r)
+        G1 = (1 + eta) * (inst.A1abs.T @ (inst.xb.sqrt((absc * absc).sum(axis=1))[:, None]
+                                          * F1)) + e1
+        G2 = (1 + eta) * (inst.A1abs.T @ (absr[:, None] * F0)) + e2
+    return s * (e1 + e2) + gamma(3, u) * s * (abs(G1) + abs(G2))
+
+
+def gradient_X_bound(inst, pt, rows, G1=None, G2=None):
+    """(bound, parts): bound >= ||g~ - dL/dX||_inf (Theorem D.10, ours). rows: float64 per-row
+    arrays of the query pass; G1, G2: the computed A1^T p1~ A2 and A1^T p2~ A2 (float64), or
+    None before the final pass (degree selection)."""
+    if not (math.isfinite(pt.eta) and _finite_rows(inst, rows)):
+        return math.inf, {}
+    t = terms_X(inst, pt, rows)
+    prop = inst.s * (inst.A1abs.T @ t["rowsum"])
+    rnd = rounding_X(inst, pt, rows, G1, G2, t["F1"], t["F0"])
+    uf = _underflow_X(inst, pt, rows["alpha"], abs(rows["c"]), abs(rows["r"]))
     total = sup(prop + rnd) * SLACK + uf
-    return total, {"propagation": sup(prop), "rounding": sup(rnd), "underflow": uf, "eta": eta}
+    return total, {"propagation": sup(prop), "rounding": sup(rnd), "underflow": uf,
+                   "eta": pt.eta}
 
 
 def _underflow_X(inst, pt, alpha, absc, absr):
@@ -201,39 +265,53 @@ def _underflow_X(inst, pt, alpha, absc, absr):
     return scaled_up(1.1 * (s * (dG1 + dG2) + om), inst.omega_exp)
 
 
+def terms_Y(inst, pt, rows):
+    """(prop, rnd) of Lemma D.11 (ours): |g~_Y' - g_Y| <= prop = E^T |c~| + (f|A3|)^T Dc with
+    E_il >= |((f~ - f) A3)_il| (:func:`centred`), and the rounding |G~_Y - g~_Y'| <= rnd."""
+    alpha, absc = rows["alpha"], abs(rows["c"])
+    _, Dc, _ = c_error(inst, pt, rows)
+    F3 = weighted_sum(inst, pt, alpha, rows["A3abs"], inst.SA3)
+    D3 = column_error(inst, pt, alpha, inst.SA3) + pt.eta * F3
+    F_sq = weighted_product_sum(inst, pt, alpha, rows["A3sq"], inst.SA3sq)
+    Ed = centred(inst, pt, rows, rows["A3"], D3, F3, F_sq)
+    prop = Ed.T @ absc + F3.T @ Dc
+    gN = gamma(2 * pt.Nn + pt.k + 4, inst.u)
+    if not math.isfinite(gN):   # the sums are too long for this precision: no certificate
+        return prop, prop * 0 + math.inf
+    return prop, (gN * pt.PabsF) * inst.xb.outer(inst.SA3, (absc / alpha[:, None]).sum(axis=0))
+
+
 def gradient_Y_bound(inst, pt, rows):
     """(bound, parts): bound >= ||g~_Y - dL/dY||_inf (Lemma D.11, ours)."""
     if not (math.isfinite(pt.eta) and _finite_rows(inst, rows)):
         return math.inf, {}
-    u, eta, alpha = inst.u, pt.eta, rows["alpha"]
-    absc = abs(rows["c"])
-    _, Dc, _ = c_error(inst, pt, rows)
-    F3 = weighted_sum(inst, pt, alpha, rows["G3"], inst.SA3)
-    prop = F3.T @ (eta * absc + Dc)
-    gN = gamma(2 * pt.Nn + pt.k + 4, u)
-    if not math.isfinite(gN):   # the sums are too long for this precision: no certificate
-        return math.inf, {"propagation": sup(prop), "rounding": math.inf, "underflow": 0.0,
-                          "eta": eta}
-    rnd = (gN * pt.PabsF) * inst.xb.outer(inst.SA3, (absc / alpha[:, None]).sum(axis=0))
+    prop, rnd = terms_Y(inst, pt, rows)
     uf = 0.0
     if pt.feat is not None:
         _, SPhi, Mk = pt.feat
         n, om = inst.n, inst.omega
-        c_over_alpha = float((absc / alpha[:, None]).sum(axis=0).max())
+        c_over_alpha = float((abs(rows["c"]) / rows["alpha"][:, None]).sum(axis=0).max())
         uf = scaled_up(1.1 * om * (max_entry(inst.K3) * n * n * (pt.PabsF + pt.k * Mk)
                                    + n * SPhi * c_over_alpha + pt.k), inst.omega_exp)
     total = sup(prop + rnd) * SLACK + uf
-    return total, {"propagation": sup(prop), "rounding": sup(rnd), "underflow": uf, "eta": eta}
+    return total, {"propagation": sup(prop), "rounding": sup(rnd), "underflow": uf,
+                   "eta": pt.eta}
+
+
+def terms_attention(inst, pt, rows):
+    """(xi, prop) of Lemma D.12 (ours): |T~ - f~ V| <= xi, |f~ V - f V| <= prop (:func:`centred`)."""
+    alpha = rows["alpha"]
+    xi = column_error(inst, pt, alpha, inst.SV)
+    FV = weighted_sum(inst, pt, alpha, rows["Vabs"], inst.SV)
+    F_sq = weighted_product_sum(inst, pt, alpha, rows["Vsq"], inst.SVsq)
+    return xi, centred(inst, pt, rows, rows["V"], xi + pt.eta * FV, FV, F_sq)
 
 
 def attention_bound(inst, pt, rows):
     """(bound, parts): bound >= max_im |T~_im - (f V)_im| (Lemma D.12, ours)."""
     if not (math.isfinite(pt.eta) and _finite_rows(inst, rows)):
         return math.inf, {}
-    alpha = rows["alpha"]
-    xi = column_error(inst, pt, alpha, inst.SV)
-    FV = weighted_sum(inst, pt, alpha, rows["GV"], inst.SV)
-    prop = pt.eta * FV
+    xi, prop = terms_attention(inst, pt, rows)
     total = sup(xi + prop) * SLACK
     return total, {"propagation": sup(prop), "rounding": sup(xi), "underflow": 0.0,
                    "eta": pt.eta}

@@ -57,22 +57,31 @@ class Layout:
     width: int
 
 
-def layout(kind, d, dv=None):
-    """Columns of W for dL/dX ("X"), dL/dY ("Y") or the forward pass ("attention").
+# (name, width in units of d, or 1) of the value columns; "|" marks the end of the cheap ones
+_COLUMNS = {
+    "X": [("one", 1), ("h", "d"), ("habs", "d"), ("hsq", "d"), ("w1", "d"), ("w0", "d"),
+          ("nh2", 1), ("A2sq", "d"), "|", ("A2", "d"), ("hA2", "dd")],
+    "Y": [("one", 1), ("h", "d"), ("habs", "d"), ("hsq", "d"), ("A3abs", "d"), ("A3", "d"),
+          ("A3sq", "d"), "|"],
+    "attention": [("one", 1), ("V", "v"), ("Vabs", "v"), ("Vsq", "v"), "|"],
+}
 
-    X: 1 | h | |h| | ||h_j|| |A2| | |A2| || A2 | h o A2   (cheap: 1 + 4d; then d + d^2)
-    Y: 1 | h | |h| | |A3| || A3                         (cheap: 1 + 3d; then d)
-    attention: 1 | V | |V|                              (cheap: all)
-    """
-    names = {"X": [("one", 1), ("h", d), ("habs", d), ("w1", d), ("w0", d), ("A2", d),
-                   ("hA2", d * d)],
-             "Y": [("one", 1), ("h", d), ("habs", d), ("w3", d), ("A3", d)],
-             "attention": [("one", 1), ("V", dv), ("Vabs", dv)]}[kind]
-    groups, pos = {}, 0
-    for name, w in names:
-        groups[name] = slice(pos, pos + w)
-        pos += w
-    cheap = {"X": 1 + 4 * d, "Y": 1 + 3 * d, "attention": pos}[kind]
+
+def layout(kind, d, dv=None):
+    """Columns of W for dL/dX ("X"), dL/dY ("Y") or the forward pass ("attention"):
+    1, h, |h|, h o h (the certificate's f~-weighted sums and variances, attngrad/fast/
+    certificate.py), then per problem ||h_j|| |A2|, |A2|, ||h_j||^2, A2 o A2 (X); |A3|, A3,
+    A3 o A3 (Y); V, |V|, V o V (forward); after the cheap ones, A2 and h_m o A2 (d^2 columns)
+    for the final contraction of dL/dX."""
+    size = {1: 1, "d": d, "dd": d * d, "v": dv}
+    groups, pos, cheap = {}, 0, None
+    for item in _COLUMNS[kind]:
+        if item == "|":
+            cheap = pos
+            continue
+        name, w = item
+        groups[name] = slice(pos, pos + size[w])
+        pos += size[w]
     return Layout(groups, cheap, pos)
 
 
@@ -81,22 +90,22 @@ def value_columns(ns, kind, hc=None, A2=None, A3=None, V=None, nh=None):
     ``nh`` (n, in the namespace) holds upper bounds of the row norms ||h_j||."""
     xp = ns.xp
 
-    def X(s0, s1):
-        h, a2 = hc[s0:s1], A2[s0:s1]
+    def block(s0, s1):
+        one = ns.ones((s1 - s0, 1))
+        if kind == "attention":
+            v = V[s0:s1]
+            return _concat(ns, [one, v, xp.abs(v), v * v])
+        h = hc[s0:s1]
+        cols = [one, h, xp.abs(h), h * h]
+        if kind == "Y":
+            a3 = A3[s0:s1]
+            return _concat(ns, cols + [xp.abs(a3), a3, a3 * a3])
+        a2, nb = A2[s0:s1], nh[s0:s1, None]
         a2abs = xp.abs(a2)
         hA2 = (h[:, :, None] * a2[:, None, :]).reshape(s1 - s0, -1)
-        return _concat(ns, [ns.ones((s1 - s0, 1)), h, xp.abs(h), nh[s0:s1, None] * a2abs, a2abs,
-                            a2, hA2])
+        return _concat(ns, cols + [nb * a2abs, a2abs, nb * nb, a2 * a2, a2, hA2])
 
-    def Y(s0, s1):
-        h, a3 = hc[s0:s1], A3[s0:s1]
-        return _concat(ns, [ns.ones((s1 - s0, 1)), h, xp.abs(h), xp.abs(a3), a3])
-
-    def attention(s0, s1):
-        v = V[s0:s1]
-        return _concat(ns, [ns.ones((s1 - s0, 1)), v, xp.abs(v)])
-
-    return {"X": X, "Y": Y, "attention": attention}[kind]
+    return block
 
 
 class KeySums:
@@ -140,58 +149,25 @@ def query_pass(ns, Qc, plan, coef, Zc, row_fn, width, block=None):
     return b + nb
 
 
-class Rows:
-    """Per-row quantities of the query pass, collected block by block (n x ... arrays)."""
-
-    def __init__(self):
-        self.parts = {}
-
-    def add(self, **named):
-        for k, v in named.items():
-            self.parts.setdefault(k, []).append(v)
-
-    def done(self, ns):
-        return {k: ns.xp.concatenate(v, axis=0) for k, v in self.parts.items()}
-
-
-def rows_X(ns, E, lay, d):
-    """row_fn of the query pass for dL/dX: alpha~, f~ h, c~, r~ and the certificate's f~-weighted
-    sums; returns (row_fn, Rows)."""
-    g = lay.groups
-    rows = Rows()
+def rows_pass(ns, E, lay):
+    """row_fn of the query pass: alpha~ (Lemma D.1), every cheap column group divided by alpha~
+    (f~ h, f~ |h|, ... under the group's name) and, with values h, c~ = f~ h - E (Lemma D.2) and
+    r~ = <f~ h, c~> (Lemma D.5). Returns (row_fn, done) with done() -> dict of n x ... arrays."""
+    parts = {}
+    names = [g for g in lay.groups if g != "one" and lay.groups[g].stop <= lay.cheap]
 
     def row_fn(s0, s1, PhiT, T):
-        alpha = T[:, 0].copy()   # a copy: a view would keep the whole block alive
-        Fh = T[:, g["h"]] / alpha[:, None]                         # (f~ h)_i    (Lemma D.2)
-        c = Fh - E[s0:s1]                                          # c~_i
-        r = ns.xp.sum(Fh * c, axis=1)                              # r~_i        (Lemma D.5)
-        rows.add(alpha=alpha, Fh=Fh, c=c, r=r, Gh=T[:, g["habs"]] / alpha[:, None],
-                 G1=T[:, g["w1"]] / alpha[:, None], G0=T[:, g["w0"]] / alpha[:, None])
-    return row_fn, rows
+        alpha = T[:, 0].copy()   # copies: views would keep the whole block alive
+        out = {"alpha": alpha}
+        for g in names:
+            out[g] = T[:, lay.groups[g]] / alpha[:, None]
+        if E is not None:
+            out["c"] = out["h"] - E[s0:s1]                         # c~_i       (Lemma D.2)
+            out["r"] = ns.xp.sum(out["h"] * out["c"], axis=1)      # r~_i       (Lemma D.5)
+        for key, v in out.items():
+            parts.setdefault(key, []).append(v)
 
-
-def rows_Y(ns, E, lay, d):
-    g = lay.groups
-    rows = Rows()
-
-    def row_fn(s0, s1, PhiT, T):
-        alpha = T[:, 0].copy()
-        Fh = T[:, g["h"]] / alpha[:, None]
-        c = Fh - E[s0:s1]
-        rows.add(alpha=alpha, Fh=Fh, c=c, Gh=T[:, g["habs"]] / alpha[:, None],
-                 G3=T[:, g["w3"]] / alpha[:, None])
-    return row_fn, rows
-
-
-def rows_attention(ns, lay):
-    g = lay.groups
-    rows = Rows()
-
-    def row_fn(s0, s1, PhiT, T):
-        alpha = T[:, 0].copy()
-        rows.add(alpha=alpha, out=T[:, g["V"]] / alpha[:, None],
-                 GV=T[:, g["Vabs"]] / alpha[:, None])
-    return row_fn, rows
+    return row_fn, lambda: {k: ns.xp.concatenate(v, axis=0) for k, v in parts.items()}
 
 
 def gradient_X(ns, A1, Qc, Z, rows, lay, plan, coef, s, block=None):

@@ -90,10 +90,14 @@ class Instance:
     H: object           # d: max_j |h^c_jm|
     Sh: object          # d: sum_j |h^c_jm|
     nh: object          # n: >= ||h^c_j||_2
+    Sh2: object         # d: sum_j (h^c_jm)^2
     SA: object          # d: sum_j |A2_jb|
     SnA: object         # d: sum_j nh_j |A2_jb|
+    Snh2: float         # sum_j nh_j^2
+    SA2sq: object       # d: sum_j A2_jb^2
     SHA: object         # d x d: sum_j |h^c_jm| |A2_jb|
     SA3: object         # d: sum_j |A3_jl|
+    SA3sq: object       # d: sum_j A3_jl^2
     K3: object          # d: max_j |A3_jl|
     omega: float = 0.0  # omega * 2^omega_exp (see rounding.omega_of)
     omega_exp: int = 0
@@ -129,7 +133,9 @@ def gradient_instance(ns, A1, A2, A3, E, X, Y, s_val, Qc, hc, what):
     beta = gamma(d, u) * (a3 @ yabs).max(axis=0) * infl + scaled_up(1.1 * d * om, oe)
     nh = xb.sqrt((habs * habs).sum(axis=1)) * (1 + (d + 4) * 2.0 ** -52)
     return Instance(n, d, u, s, sc, a1, beta, habs.max(axis=0), habs.sum(axis=0), nh,
-                    a2.sum(axis=0), nh @ a2, habs.T @ a2, a3.sum(axis=0), a3.max(axis=0), om, oe, xb)
+                    (habs * habs).sum(axis=0), a2.sum(axis=0), nh @ a2, float((nh * nh).sum()),
+                    (a2 * a2).sum(axis=0), habs.T @ a2, a3.sum(axis=0), (a3 * a3).sum(axis=0),
+                    a3.max(axis=0), om, oe, xb)
 
 
 def query_scores(xb, q64, k64, a1, xabs, s, d, u, om, oe):
@@ -150,6 +156,7 @@ class AttentionInstance:
     u: float
     scores: Scores
     SV: object          # dv: sum_j |V_jm|
+    SVsq: object        # dv: sum_j V_jm^2
     omega: float = 0.0
     omega_exp: int = 0
     xb: object = np
@@ -165,4 +172,5 @@ def attention_instance(ns, Q, K, V, s_val, Qc, what):
     qraw, k64, v64 = (_signed(ns, a, name, what, xb) for name, a in (("Q", Q), ("K", K), ("V", V)))
     q64 = _signed(ns, Qc, "Q * scale", what, xb)
     sc = query_scores(xb, q64, k64, abs(qraw), None, s, d, u, om, oe)
-    return AttentionInstance(n, d, u, sc, abs(v64).sum(axis=0), om, oe, xb)
+    return AttentionInstance(n, d, u, sc, abs(v64).sum(axis=0), (v64 * v64).sum(axis=0), om, oe,
+                             xb)
