@@ -120,6 +120,7 @@ def attention(Q, K, V, *, scale=None, block=None, method="exact", **options):
     if method == "fast":
         if block is not None:
             raise ValueError("block: only method='exact' computes by blocks, got method='fast'")
+        _fast_options("attention", options)
         from .fast import attention_fast  # AS23 via Lemma D.1
 
         return attention_fast(Q, K, V, scale=scale, **options)
@@ -133,6 +134,15 @@ def attention(Q, K, V, *, scale=None, block=None, method="exact", **options):
 
 
 _EXACT = {"X": B.gradient_X, "Y": B.gradient_Y}  # Lemma C.8 by row blocks
+_FAST_OPTIONS = ("eps", "basis", "max_rank", "return_bound")
+
+
+def _fast_options(what, options):
+    """Keywords method="fast" accepts; any other is a TypeError naming the public function."""
+    unknown = sorted(set(options) - set(_FAST_OPTIONS))
+    if unknown:
+        raise TypeError(f"{what}: unexpected keyword(s) {unknown} for method='fast' "
+                        f"(it accepts {', '.join(_FAST_OPTIONS)})")
 
 
 def gradient(A1, A2, A3, E, X, Y, *, wrt="X", method="exact", scale=None, block=None,
@@ -156,6 +166,7 @@ def gradient(A1, A2, A3, E, X, Y, *, wrt="X", method="exact", scale=None, block=
     if B.check_block(block) is not None and method != "exact":
         raise ValueError(f"block: only method='exact' computes by blocks, got method={method!r}")
     if method == "fast":
+        _fast_options("gradient", options)
         from .fast import gradient_fast  # Section D
 
         return gradient_fast(A1, A2, A3, E, X, Y, wrt=wrt, scale=scale, **options)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import mpmath
+import numpy as np
 
 from . import validate
 
@@ -301,6 +302,28 @@ def abs_sum(coeffs: tuple, R: float) -> float:
     finally:
         iv.prec = old
     return _float_up(up) if up < mpmath.mpf(2) ** 1020 else math.inf
+
+
+@lru_cache(maxsize=1024)
+def sampled_rel_error(basis: str, degree: int, lo: float, hi: float, prec: int = 53) -> float:
+    """max |P(t) e^{-t} - 1| over 257 points of [lo, hi] (Chebyshev points and the ends), in
+    float64: an uncertified estimate (it can miss a peak between samples) used to choose among
+    degrees before the one chosen is certified. inf where float64 cannot evaluate it."""
+    p = exp_poly(basis, degree, lo, hi, prec, certify=False)
+    m, r = (hi + lo) / 2, (hi - lo) / 2
+    if prec > 53:   # errors below float64's resolution: sample fewer points, in mpmath
+        with mpmath.workprec(prec + 30):
+            ts = [mpmath.mpf(lo), mpmath.mpf(hi)] + [
+                m + r * mpmath.cos(mpmath.pi * (k + 0.5) / 63) for k in range(63)]
+            coeffs = list(reversed(p.coeffs))
+            out = max(abs(mpmath.polyval(coeffs, t) * mpmath.exp(-t) - 1) for t in ts)
+            return float(out) if mpmath.isfinite(out) else math.inf
+    t = np.concatenate([m + r * np.cos(np.pi * (np.arange(255) + 0.5) / 255), [lo, hi]])
+    c = np.array([float(a) for a in p.coeffs], dtype=np.float64)
+    with np.errstate(all="ignore"):
+        v = np.polyval(c[::-1], t) * np.exp(-t) - 1
+    out = float(np.max(np.abs(v)))
+    return out if math.isfinite(out) else math.inf
 
 
 def rel_error_estimate(basis: str, degree: int, R: float) -> float:

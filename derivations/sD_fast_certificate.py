@@ -29,7 +29,7 @@ from attngrad.backend import NumpyNamespace
 from attngrad.fast import api as fast_api, certificate as C, contractions as lowrank
 from attngrad.fast.degree import interval_of
 from attngrad.fast.features import coef_vector, features, monomial_plan
-from attngrad.fast.instance import attention_instance
+from attngrad.fast.instance import attention_instance, centre_keys
 from attngrad.poly import exp_poly
 
 from .core import Statement, Step
@@ -104,12 +104,15 @@ def _chain(kind, n, d, seed, degree, wrt, dps):
         pt = prob.terms(poly)
         rows64 = C.to_rows64(F64, rows, "check")
         Phi = features(F64, prob.Qc, plan, coef)       # k1 x n, as the library computes them
-        Psi = features(F64, raw["A2"], plan)
+        Psi = features(F64, prob.Kc, plan)            # centred keys, as the library's
         U = _mp(Phi).T @ _mp(Psi)                     # U'_ij = sum_alpha Phi_ia Psi_ja, exact
         alpha = _mp(rows["alpha"])
         out = dict(ex, kind=kind, wrt=wrt, raw=raw, prob=prob, inst=prob.inst, pt=pt, poly=poly,
                    rows=rows, rows64=rows64, U=U, alpha=alpha, ft=U / alpha[:, None],
-                   Qc=_mp(prob.Qc), hc=_mp(prob.hc), n=n, d=d)
+                   Qc=_mp(prob.Qc), hc=_mp(prob.hc), Kc=_mp(prob.Kc), n=n, d=d)
+        # the centred scores S'_ij = <q_i, A2_j - kappa>, exact: S minus a constant per row
+        kappa = _mp(raw["A2"][0] - prob.Kc[0])
+        out["Sc_exact"] = (out["A1"] @ out["X"]) * out["s"] @ (out["A2"] - kappa[None, :]).T
         out["W"] = _mp(prob.keys.columns(0, n))       # the value columns as computed
         if wrt == "X":
             G, G1, G2 = lowrank.gradient_X(F64, prob.A1, prob.Qc, prob.keys.ensure(degree), rows,
@@ -149,33 +152,33 @@ def _bcast(v, shape):
 # Lemma D.8 (ours): the scores' interval and the relative error of f~
 
 def _d8_interval(ch):
-    Sc = ch["Qc"] @ ch["A2"].T
+    Sc = ch["Qc"] @ ch["Kc"].T
     sc = ch["inst"].scores
-    absdot = _mpabs(ch["Qc"]) @ _mpabs(ch["A2"]).T
+    absdot = _mpabs(ch["Qc"]) @ _mpabs(ch["Kc"]).T
     return [("max S~ <= hi", max(Sc.ravel()), mpmath.mpf(sc.hi)),
             ("lo <= min S~", mpmath.mpf(sc.lo), min(Sc.ravel())),
             ("<|q~|,|k|> <= Rabs", max(absdot.ravel()), mpmath.mpf(sc.Rabs))]
 
 
 def _d8_sigma(ch):
-    Sc = ch["Qc"] @ ch["A2"].T
-    return max(_mpabs(Sc - ch["S"]).ravel()), mpmath.mpf(ch["inst"].scores.sigma)
+    Sc = ch["Qc"] @ ch["Kc"].T
+    return max(_mpabs(Sc - ch["Sc_exact"]).ravel()), mpmath.mpf(ch["inst"].scores.sigma)
 
 
 def _d8_absfeatures(ch):
     plan = monomial_plan(ch["d"], ch["poly"].degree)
     Phi = _mpabs(_mp(features(F64, ch["prob"].Qc, plan, coef_vector(F64, ch["poly"], plan))))
-    Psi = _mpabs(_mp(features(F64, ch["raw"]["A2"], plan)))
+    Psi = _mpabs(_mp(features(F64, ch["prob"].Kc, plan)))
     return max((Phi.T @ Psi).ravel()), mpmath.mpf(ch["pt"].PabsF)
 
 
 def _d8_exp(ch):
-    expS = np.asarray(np.frompyfunc(mpmath.exp, 1, 1)(ch["S"]), dtype=object)
+    expS = np.asarray(np.frompyfunc(mpmath.exp, 1, 1)(ch["Sc_exact"]), dtype=object)
     return max(_mpabs(ch["U"] / expS - 1).ravel()), mpmath.mpf(ch["pt"].delta_u)
 
 
 def _d8_alpha(ch):
-    expS = np.asarray(np.frompyfunc(mpmath.exp, 1, 1)(ch["S"]), dtype=object)
+    expS = np.asarray(np.frompyfunc(mpmath.exp, 1, 1)(ch["Sc_exact"]), dtype=object)
     a = np.sum(expS, axis=1)
     return max(_mpabs(ch["alpha"] / a - 1)), mpmath.mpf(ch["pt"].delta_a)
 
@@ -192,17 +195,19 @@ LEMMA_D8 = Statement(
              "and f~ = diag(alpha~)^-1 U' has |f~ - f| <= eta f, eta = (delta_u + delta_a) / "
              "(1 - delta_a)."),
     steps=[
-        Step("scores in [lo, hi]", "box and Cauchy-Schwarz bounds of the computed queries hold "
-             "every score and every <|q~|, |k|>", "mpmath", _each(_d8_interval), relation="<="),
-        Step("query rounding", "|S~ - S| <= sigma (rounding of s A1 X)", "mpmath",
+        Step("scores in [lo, hi]", "box and Cauchy-Schwarz bounds of the computed queries and "
+             "centred keys k = A2 - kappa hold every score <q~, k> and every <|q~|, |k|>", "mpmath",
+             _each(_d8_interval), relation="<="),
+        Step("query rounding", "|<q~_i, k~_j> - <q_i, k_j>| <= sigma (rounding of s A1 X and of "
+             "A2 - kappa); <q_i, k_j> = S_ij - <q_i, kappa> leaves f unchanged", "mpmath",
              _each(_d8_sigma), relation="<="),
         Step("features' absolute sums", "sum_alpha |Phi_ia Psi_ja| <= P_absF = P_abs(Rabs)(1 + "
              "gamma_F) for the computed features", "mpmath", _each(_d8_absfeatures),
              relation="<="),
-        Step("relative error of exp~", "|U'_ij / e^{S_ij} - 1| <= delta_u (polynomial on [lo, hi], "
-             "feature rounding, query rounding)", "mpmath", _each(_d8_exp), relation="<="),
-        Step("row sums", "|alpha~_i / alpha_i - 1| <= delta_a (adds the rounding of the blocked "
-             "sums)", "mpmath", _each(_d8_alpha), relation="<="),
+        Step("relative error of exp~", "|U'_ij / e^{S'_ij} - 1| <= delta_u, S' = <q, A2 - kappa> "
+             "(polynomial on [lo, hi], feature rounding, query rounding)", "mpmath", _each(_d8_exp), relation="<="),
+        Step("row sums", "|alpha~_i / alpha_i - 1| <= delta_a, alpha = e^{S'} 1 (adds the "
+             "rounding of the blocked sums)", "mpmath", _each(_d8_alpha), relation="<="),
         Step("|f~ - f| <= eta f", "normalisation: a relative error delta on every entry of exp "
              "is at most about 2 delta on f", "mpmath",
              _each(lambda ch: (_mpabs(ch["ft"] - ch["f"]), mpmath.mpf(ch["pt"].eta) * ch["f"])),
@@ -441,9 +446,10 @@ def _attention(kind, n, d, seed, degree, dps):
         raw = _raw(kind, n, d, seed)
         Q, K, V = raw["A1"], raw["A2"], raw["A3"]
         s = 1.0 / d
-        inst = attention_instance(F64, Q, K, V, s, Q * s, "check")
+        Kc = centre_keys(F64, K)
+        inst = attention_instance(F64, Q, K, V, s, Q * s, "check", Kc)
         lay = lowrank.layout("attention", d, d)
-        keys = lowrank.KeySums(F64, K, lowrank.value_columns(F64, "attention", V=V), lay.width)
+        keys = lowrank.KeySums(F64, Kc, lowrank.value_columns(F64, "attention", V=V), lay.width)
         prob = fast_api._Problem(F64, "attention", inst, Q * s, keys, lay, None, None)
         prob.what = "check"
         lo, hi = interval_of(inst.scores)

@@ -17,7 +17,7 @@ from . import certificate as C
 from . import contractions as lowrank
 from .degree import interval_of, select
 from .features import coef_vector, monomial_plan
-from .instance import attention_instance, gradient_instance
+from .instance import attention_instance, centre_keys, gradient_instance
 from .rounding import flushes_subnormals, prec_of, refuse_flushed, to64, up_in
 
 DEFAULT_MAX_RANK = 32768
@@ -69,13 +69,12 @@ class _Problem:
         nb, b = lowrank.blocking(self.ns, self.n, k, self.lay.width, self.block)
         return max(self.keys.Nn, nb + b)
 
-    def terms(self, poly, exact_poly=False):
-        """:class:`certificate.PolyTerms` of ``poly``; with exact_poly its polynomial error is
-        taken as 0 (the floor no degree can beat)."""
+    def terms(self, poly, rel_error=None):
+        """:class:`certificate.PolyTerms` of ``poly``; ``rel_error`` replaces its certified
+        error (0: the floor no degree can beat; an estimate: a prediction)."""
         k = len(monomial_plan(self.d, poly.degree)[0])
         Pabs = abs_sum(poly.coeffs, self.scores.Rabs)
-        return C.poly_terms(self.inst, poly, Pabs, k, self.Nn(k),
-                            rel_error=0.0 if exact_poly else None)
+        return C.poly_terms(self.inst, poly, Pabs, k, self.Nn(k), rel_error=rel_error)
 
     def bound(self, rows64, pt, finals=None):
         if self.kind == "X":
@@ -130,13 +129,14 @@ def _gradient_problem(A1, A2, A3, E, X, Y, wrt, scale, block, what):
     s = F.scale_value(ns, scale, d)
     Qc = (A1 @ X) * s
     hc = A3 @ Y
-    inst = gradient_instance(ns, A1, A2, A3, E, X, Y, s, Qc, hc, what)
+    Kc = centre_keys(ns, A2)
+    inst = gradient_instance(ns, A1, A2, A3, E, X, Y, s, Qc, hc, what, Kc)
     lay = lowrank.layout(wrt, d)
     nh = up_in(ns, inst.nh) if wrt == "X" else None
     cols = lowrank.value_columns(ns, wrt, hc=hc, A2=A2, A3=A3, nh=nh)
-    keys = lowrank.KeySums(ns, A2, cols, lay.width, block)
+    keys = lowrank.KeySums(ns, Kc, cols, lay.width, block)
     prob = _Problem(ns, wrt, inst, Qc, keys, lay, E, block)
-    prob.what, prob.A1, prob.s, prob.hc = what, A1, s, hc
+    prob.what, prob.A1, prob.s, prob.hc, prob.Kc = what, A1, s, hc, Kc
     return prob
 
 
@@ -257,9 +257,10 @@ def attention_fast(Q, K, V, *, scale=None, eps=None, basis="chebyshev",
     d = dims["d"]
     s = F.scale_value(ns, scale, d)
     Qc = Q * s
-    inst = attention_instance(ns, Q, K, Vv, s, Qc, what)
+    Kc = centre_keys(ns, K)
+    inst = attention_instance(ns, Q, K, Vv, s, Qc, what, Kc)
     lay = lowrank.layout("attention", d, dims["dv"])
-    keys = lowrank.KeySums(ns, K, lowrank.value_columns(ns, "attention", V=Vv), lay.width, block)
+    keys = lowrank.KeySums(ns, Kc, lowrank.value_columns(ns, "attention", V=Vv), lay.width, block)
     prob = _Problem(ns, "attention", inst, Qc, keys, lay, None, block)
     prob.what = what
     g, poly, pt, rows64 = select(prob, basis, eps, max_rank, prec_of(ns), what)

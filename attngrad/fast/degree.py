@@ -1,20 +1,22 @@
 """Degree selection: the lowest degree whose certified bound meets eps, or a refusal at once.
 
-The search starts at a low degree g0 (the first whose estimated polynomial error is below
-5 %), runs the query pass there (its cost is that of a rank binom(g0 + d, d) product, small) and
-evaluates the certificate. If the bound misses eps, the same per-row data predict the bound of
-every higher degree (only eta changes with the polynomial; the rows move by O(eta)), and the
-search jumps to the first degree predicted to meet eps with a margin; the key sums of the lower
-degrees are kept (attngrad/fast/contractions.py, KeySums). It refuses, with the reason, as soon
-as no degree can help: the bound with an exact polynomial (eta's polynomial part 0) is above
-eps (rounding), the rank cap is reached, or the scores' range is beyond float64 (e^hi).
+The search starts at a low degree g0 (the first whose sampled polynomial error on the scores'
+interval is below 5 %), runs the query pass there (a product of rank binom(g0 + d, d), small)
+and evaluates the certificate. If the bound misses eps, the same per-row data predict the bound
+of every higher degree: the bound is about floor + A eta, with floor the bound of an exact
+polynomial (rounding only) and eta about twice the polynomial's error, so the search jumps (by
+bisection on the sampled errors, then a full prediction) to the first degree predicted to meet
+0.7 eps. The key sums of the lower degrees are kept (attngrad/fast/contractions.py, KeySums);
+only the degree finally chosen is certified again by interval arithmetic. It refuses, with the
+reason, as soon as no degree can help: the floor is above eps, the rank cap comes first, or the
+scores' range is beyond float64 (e^hi).
 """
 from __future__ import annotations
 
 import math
 
 from ..errors import ApproximationError
-from ..poly import exp_poly, grid_interval, rel_error_estimate
+from ..poly import exp_poly, grid_interval, rel_error_estimate, sampled_rel_error
 from .features import rank_for
 
 MAX_DEGREE = 200
@@ -31,25 +33,35 @@ def interval_of(scores, what="gradient_fixed_degree"):
 
 def _why(scores):
     return (f"the scores lie in [{scores.lo:.3g}, {scores.hi:.3g}] (bounds from the rows of "
-            f"A1 X and A2)")
+            f"A1 X and the centred A2)")
 
 
-def start_degree(basis, scores, eps, max_rank, d, what):
-    """g0: the first degree whose estimated relative error is below 5 % (or eps, if larger)."""
-    if not scores.hi + scores.sigma < 700:    # e^S itself would overflow float64
-        raise ApproximationError(
-            f"{what}: eps={eps:g} cannot be certified: {_why(scores)}, and e^{scores.hi:.3g} "
-            f"overflows float64; needed: smaller entries (B = o(sqrt(log n)) in Theorem D.6)")
-    rho = (scores.hi - scores.lo) / 2
-    for g in range(MAX_DEGREE + 1):
-        if rank_for(d, g) > max_rank:
-            break
-        if rel_error_estimate(basis, g, rho) <= max(0.05, min(eps, 0.5)):
-            return g
-    raise ApproximationError(
-        f"{what}: eps={eps:g} cannot be certified within max_rank={max_rank}: {_why(scores)}, "
-        f"a width {2 * rho:.3g} that no polynomial of rank <= {max_rank} approximates; needed: "
-        f"a larger max_rank, smaller entries (B = o(sqrt(log n)) in Theorem D.6), or a larger eps")
+def max_degree(d, max_rank):
+    """The largest degree whose rank binom(g + d, d) is <= max_rank (at most MAX_DEGREE)."""
+    g = 0
+    while g < MAX_DEGREE and rank_for(d, g + 1) <= max_rank:
+        g += 1
+    return g if rank_for(d, g) <= max_rank else -1
+
+
+def first_degree(basis, lo, hi, prec, g_from, g_to, target):
+    """The smallest g in [g_from, g_to] whose sampled relative error is <= target, by bisection
+    (the error falls with the degree), or None. The analytic estimate (an overestimate by up to
+    e^(hi - lo)) caps the range first, so high degrees are not even built when not needed."""
+    rho = (hi - lo) / 2
+    top = g_from
+    while top < g_to and rel_error_estimate(basis, top, rho) > target:
+        top += 1
+    if g_from > g_to or not sampled_rel_error(basis, top, lo, hi, prec) <= target:
+        return None
+    a, b = g_from, top
+    while a < b:
+        mid = (a + b) // 2
+        if sampled_rel_error(basis, mid, lo, hi, prec) <= target:
+            b = mid
+        else:
+            a = mid + 1
+    return a
 
 
 def select(problem, basis, eps, max_rank, prec, what):
@@ -57,45 +69,60 @@ def select(problem, basis, eps, max_rank, prec, what):
     module docstring says. ``problem`` (attngrad/fast/api.py) supplies terms(poly) -> PolyTerms,
     rows(poly, pt) -> (rows, bound) and bound(rows, pt) -> float."""
     sc, d = problem.scores, problem.d
-    g = start_degree(basis, sc, eps, max_rank, d, what)
+    if not sc.hi + sc.sigma < 700:    # e^S itself would overflow float64
+        raise ApproximationError(
+            f"{what}: eps={eps:g} cannot be certified: {_why(sc)}, and e^{sc.hi:.3g} "
+            f"overflows float64; needed: smaller entries (B = o(sqrt(log n)) in Theorem D.6)")
     lo, hi = interval_of(sc, what)
+    g_max = max_degree(d, max_rank)
+    g = first_degree(basis, lo, hi, prec, 0, g_max, max(0.05, min(eps, 0.5)))
+    if g is None:
+        return _refuse(what, eps, sc, max_rank, None, "a larger max_rank")
     best = None
     while True:
-        if rank_for(d, g) > max_rank:
-            return _refuse(what, eps, sc, max_rank, best, "a larger max_rank")
         poly = exp_poly(basis, g, lo, hi, prec)
         pt = problem.terms(poly)
         if not math.isfinite(pt.eta):
-            if not math.isfinite(problem.terms(poly, exact_poly=True).eta):
+            if not math.isfinite(problem.terms(poly, rel_error=0.0).eta):
                 return _refuse_rounding(what, eps, sc, problem.u, math.inf)
-            g += 1           # the polynomial's error is still above 1/2: go on
-            if g > MAX_DEGREE:
-                return _refuse(what, eps, sc, max_rank, best, "smaller entries")
+            g = first_degree(basis, lo, hi, prec, g + 1, g_max, poly.rel_error / 4)
+            if g is None:
+                return _refuse(what, eps, sc, max_rank, best, "a larger max_rank")
             continue
         rows, bound = problem.rows(poly, pt)
         if bound <= eps:
             return g, poly, pt, rows
         best = (g, bound) if best is None or bound < best[1] else best
-        floor = problem.bound(rows, problem.terms(poly, exact_poly=True))
+        floor = problem.bound(rows, problem.terms(poly, rel_error=0.0))
         if not floor <= eps:
             return _refuse_rounding(what, eps, sc, problem.u, floor)
-        g = _predict(problem, rows, basis, g, lo, hi, prec, eps, max_rank, d)
+        g, floor = _predict(problem, rows, basis, g, lo, hi, prec, eps, g_max, bound, pt.eta,
+                            floor)
+        if g is None and floor > eps:
+            return _refuse_rounding(what, eps, sc, problem.u, floor)
         if g is None:
             return _refuse(what, eps, sc, max_rank, best, "a larger max_rank")
 
 
-def _predict(problem, rows, basis, g, lo, hi, prec, eps, max_rank, d):
-    """The first degree above g whose bound, evaluated on these rows, is <= _MARGIN eps (or
-    stops improving below eps); None if the rank cap comes first."""
-    prev = math.inf
-    for g2 in range(g + 1, MAX_DEGREE + 1):
-        if rank_for(d, g2) > max_rank:
-            return None
-        b2 = problem.bound(rows, problem.terms(exp_poly(basis, g2, lo, hi, prec)))
-        if b2 <= _MARGIN * eps or (b2 <= eps and b2 > 0.9 * prev):
-            return g2
-        prev = min(prev, b2)
-    return None
+def _predict(problem, rows, basis, g, lo, hi, prec, eps, g_max, bound, eta, floor):
+    """(g2, floor2): the first degree above g predicted (on these rows, with sampled polynomial
+    errors) to meet _MARGIN eps, or None if it lies past the rank cap or the rounding floor
+    (which grows with the rank) passes eps first."""
+    slope = max(bound - floor, 0.0) / eta                  # bound ~ floor + slope eta
+    want = (_MARGIN * eps - floor) / slope if slope > 0 else math.inf
+    g2 = first_degree(basis, lo, hi, prec, g + 1, g_max, want / 2.5)   # eta ~ 2 eps_P
+    tries = 0
+    while g2 is not None and g2 <= g_max and tries < 6:
+        poly = exp_poly(basis, g2, lo, hi, prec, certify=False)
+        floor = problem.bound(rows, problem.terms(poly, rel_error=0.0))
+        est = 1.5 * sampled_rel_error(basis, g2, lo, hi, prec)
+        b2 = problem.bound(rows, problem.terms(poly, rel_error=est))
+        if b2 <= _MARGIN * eps or (floor > _MARGIN * eps and b2 <= eps):
+            return g2, floor
+        if floor > eps:                                    # no higher degree can help
+            break
+        g2, tries = g2 + 1, tries + 1
+    return None, floor
 
 
 def _refuse(what, eps, sc, max_rank, best, need):
@@ -106,9 +133,10 @@ def _refuse(what, eps, sc, max_rank, best, need):
 
 
 def _refuse_rounding(what, eps, sc, u, floor):
+    said = (f"bounds the error by {floor:.3g} on this instance, whatever the degree"
+            if math.isfinite(floor) else "cannot be bounded: the monomial features' absolute "
+            "sums (sum_m |a_m| Rabs^m against e^lo) are beyond what the unit roundoff certifies")
     raise ApproximationError(
         f"{what}: eps={eps:g} cannot be certified: {_why(sc)}, and with unit roundoff {u:.3g} "
-        f"the rounding alone (amplified by e^(hi - lo) = {math.exp(min(sc.hi - sc.lo, 700)):.3g}) "
-        f"bounds the error by {floor:.3g} on this instance, whatever the degree; needed: "
-        f"smaller entries (B = o(sqrt(log n)) in Theorem D.6), a higher precision (float64 or "
-        f"mpmath), or a larger eps")
+        f"the rounding alone {said}; needed: smaller entries (B = o(sqrt(log n)) in "
+        f"Theorem D.6), a higher precision (float64 or mpmath), or a larger eps")

@@ -4,8 +4,14 @@ Everything here is float64 on the bound's device (numpy or CuPy; numpy for mpmat
 upper bound (or, for ``lo``, a lower bound) of the quantity it names, the float64 evaluation's own
 rounding included (the margins below, or the final SLACK of attngrad/fast/rounding.py).
 
+Centred keys (Lemma D.8, ours): the keys are k_j = (A2)_j - kappa, kappa the midpoint of each
+column's range. Then <q_i, k_j> = S_ij - <q_i, kappa> differs from the score by a constant per
+row, which the softmax removes (Definition 3.4): f is unchanged, and the scores the polynomial
+must approximate lose the part that only shifts rows (a common offset of the keys, a key
+aligned with every query). The subtraction's rounding is charged to sigma.
+
 The score interval (Lemma D.8, ours): the computed queries q^c_i (rows of fl(s A1 X)) and the
-keys k_j (rows of A2) give scores S^c_ij = <q^c_i, k_j> with, for every j,
+centred keys k_j give scores S^c_ij = <q^c_i, k_j> with, for every j,
 
     box:       sum_a min(q_ia kmax_a, q_ia kmin_a) <= S^c_ij <= sum_a max(q_ia kmax_a, q_ia kmin_a)
     Cauchy-Schwarz:            |S^c_ij| <= ||q^c_i|| max_j ||k_j||
@@ -111,10 +117,18 @@ def _signed(ns, a, name, what, xb):
     return a64
 
 
-def gradient_instance(ns, A1, A2, A3, E, X, Y, s_val, Qc, hc, what):
-    """The :class:`Instance` of (A1, A2, A3, E, X, Y) with the computed queries Qc = fl(s A1 X)
-    and values hc = fl(A3 Y) the algorithm uses; refuses magnitudes the float64 bound cannot
-    hold (:func:`attngrad.fast.rounding.check_range`)."""
+def centre_keys(ns, K):
+    """K - kappa, kappa_a = (max_j K_ja + min_j K_ja) / 2 (in the namespace): the centred keys
+    the features are built from (see the module docstring)."""
+    xp = ns.xp
+    kappa = (xp.max(K, axis=0) + xp.min(K, axis=0)) / ns.scalar(2)
+    return K - kappa[None, :]
+
+
+def gradient_instance(ns, A1, A2, A3, E, X, Y, s_val, Qc, hc, what, Kc):
+    """The :class:`Instance` of (A1, A2, A3, E, X, Y) with the computed queries Qc = fl(s A1 X),
+    values hc = fl(A3 Y) and centred keys Kc (:func:`centre_keys`) the algorithm uses; refuses
+    magnitudes the float64 bound cannot hold (:func:`attngrad.fast.rounding.check_range`)."""
     u = u_of(ns)
     om, oe = omega_of(ns)
     n, d = A1.shape
@@ -128,7 +142,7 @@ def gradient_instance(ns, A1, A2, A3, E, X, Y, s_val, Qc, hc, what):
     q64 = _signed(ns, Qc, "A1 X", what, xb)
     habs = abs(_signed(ns, hc, "h", what, xb))
     a2 = abs(k64)
-    sc = query_scores(xb, q64, k64, a1, xabs, s, d, u, om, oe)
+    sc = query_scores(xb, q64, _signed(ns, Kc, "A2 - kappa", what, xb), a1, xabs, s, d, u, om, oe)
     infl = 1 + 8 * (d + 4) * 2.0 ** -53 + 8 * u
     beta = gamma(d, u) * (a3 @ yabs).max(axis=0) * infl + scaled_up(1.1 * d * om, oe)
     nh = xb.sqrt((habs * habs).sum(axis=1)) * (1 + (d + 4) * 2.0 ** -52)
@@ -140,10 +154,12 @@ def gradient_instance(ns, A1, A2, A3, E, X, Y, s_val, Qc, hc, what):
 
 def query_scores(xb, q64, k64, a1, xabs, s, d, u, om, oe):
     """The :class:`Scores` of computed queries q64 = fl(s A1 X) (``a1`` = |A1|, ``xabs`` = |X|;
-    for the forward pass A1 = Q and X = I) against keys k64."""
+    for the forward pass A1 = Q and X = I) against computed centred keys k64 (one rounding
+    each, |k^c - k| <= u/(1-u) |k^c|: sigma adds u/(1-u) Rabs)."""
     lo, hi, Rabs = score_bounds(xb, q64, k64)
     knorm = math.sqrt(float((k64 * k64).sum(axis=1).max())) * (1 + 8 * (d + 4) * 2.0 ** -53)
     sigma = query_error(xb, a1 if xabs is None else a1 @ xabs, s, d, u, om, oe, knorm)
+    sigma += u / (1 - u) * Rabs * (1 + 1e-12)
     return Scores(lo, hi, Rabs, sigma, max_entry(abs(q64)), max_entry(abs(k64)))
 
 
@@ -162,15 +178,16 @@ class AttentionInstance:
     xb: object = np
 
 
-def attention_instance(ns, Q, K, V, s_val, Qc, what):
+def attention_instance(ns, Q, K, V, s_val, Qc, what, Kc):
     u = u_of(ns)
     om, oe = omega_of(ns)
     n, d = Q.shape
     xb = bound_xp(ns)
     s = abs(float(s_val))
     check_range(what, {"scale": s})
-    qraw, k64, v64 = (_signed(ns, a, name, what, xb) for name, a in (("Q", Q), ("K", K), ("V", V)))
+    qraw, _, v64 = (_signed(ns, a, name, what, xb) for name, a in (("Q", Q), ("K", K), ("V", V)))
     q64 = _signed(ns, Qc, "Q * scale", what, xb)
-    sc = query_scores(xb, q64, k64, abs(qraw), None, s, d, u, om, oe)
+    sc = query_scores(xb, q64, _signed(ns, Kc, "K - kappa", what, xb), abs(qraw), None, s, d, u,
+                      om, oe)
     return AttentionInstance(n, d, u, sc, abs(v64).sum(axis=0), (v64 * v64).sum(axis=0), om, oe,
                              xb)
