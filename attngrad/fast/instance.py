@@ -17,7 +17,9 @@ centred keys k_j give scores S^c_ij = <q^c_i, k_j> with, for every j,
     Cauchy-Schwarz:            |S^c_ij| <= ||q^c_i|| max_j ||k_j||
 
 (kmax_a, kmin_a: the largest and smallest entry of column a of the keys), so [lo, hi] with
-lo = min_i of the larger lower bound and hi = max_i of the smaller upper bound holds every score,
+lo = min_i of the larger lower bound and hi = max_i of the smaller upper bound holds every score;
+the rows whose bounds are the largest then get their exact extreme scores (a few rows times n,
+capped), which tightens hi and lo to the data's own range where a few rows hold the extremes,
 and Rabs = max_i min(sum_a |q_ia| max_j |k_ja|, ||q^c_i|| max_j ||k_j||) bounds <|q^c_i|, |k_j|>,
 which bounds every sum of absolute values of the features (attngrad/fast/features.py). The
 polynomial is certified on [lo, hi], the range the data occupy, not on the worst case
@@ -51,9 +53,14 @@ class Scores:
         return max(abs(self.lo), abs(self.hi))
 
 
+# rows of exact scores the interval refinement may compute: rows x n <= this (O(n d) work)
+REFINE_ENTRIES = 1 << 27
+
+
 def score_bounds(xb, q64, k64):
     """(lo, hi, Rabs) of the module docstring from float64 images of the queries and keys (an
-    image may carry a relative error 2^-53 per entry: mpmath inputs)."""
+    image may carry a relative error 2^-53 per entry: mpmath inputs), hi and lo refined by
+    :func:`_refine`."""
     d = q64.shape[1]
     kmax, kmin = k64.max(axis=0), k64.min(axis=0)
     kabs = xb.maximum(kmax, -kmin)
@@ -64,12 +71,33 @@ def score_bounds(xb, q64, k64):
     cs = xb.sqrt((q64 * q64).sum(axis=1)) * math.sqrt(float((k64 * k64).sum(axis=1).max()))
     # float64 rounding of these length-d sums and square roots, and the images' own error
     margin = (8 * (d + 4) * 2.0 ** -53) * (box_abs + cs)
-    hi = float((xb.minimum(box_hi, cs) + margin).max())
-    lo = float((xb.maximum(box_lo, -cs) - margin).min())
+    hi_rows = xb.minimum(box_hi, cs) + margin
+    lo_rows = xb.maximum(box_lo, -cs) - margin
     Rabs = float((xb.minimum(box_abs, cs) + margin).max())
+    hi = _refine(xb, q64, k64, hi_rows, margin, 1.0)
+    lo = -_refine(xb, q64, k64, -lo_rows, margin, -1.0)
     if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(Rabs)):
         return -math.inf, math.inf, math.inf   # products beyond float64: refused downstream
     return lo, hi, max(Rabs, abs(lo), abs(hi))
+
+
+def _refine(xb, q64, k64, bound_rows, margin, sign):
+    """max_i (sign S_i)max: the rows with the largest bounds get their exact maximum (float64,
+    plus their rounding margin) until the next row's bound is below the best exact one, or
+    REFINE_ENTRIES scores have been computed; the rest keep their bounds. A bound on
+    max_ij sign <q_i, k_j> as tight as the data allow where a few rows hold the extremes."""
+    n = q64.shape[0]
+    order = xb.argsort(-bound_rows)
+    best, done = -math.inf, 0
+    step = max(1, min(n, (1 << 20) // max(k64.shape[0], 1)))
+    while done < n and done * k64.shape[0] < REFINE_ENTRIES:
+        if not float(bound_rows[order[done]]) > best:
+            return best
+        rows = order[done:done + step]
+        S = (q64[rows] @ k64.T) * sign
+        best = max(best, float((S.max(axis=1) + margin[rows]).max()))
+        done += step
+    return max(best, float(bound_rows[order[done]])) if done < n else best
 
 
 def query_error(xb, AXabs, s, d, u, om, oe, knorm):
