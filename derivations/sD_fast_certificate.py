@@ -100,30 +100,37 @@ def _chain(kind, n, d, seed, degree, wrt, dps):
         prob = fast_api._gradient_problem(*(raw[k] for k in NAMES), wrt, None, None, "check")
         lo, hi = interval_of(prob.scores)
         poly = exp_poly("chebyshev", degree, lo, hi, 53)
-        rows, plan, coef = prob.query_rows(poly)
+        gc = fast_api._cert_degree("chebyshev", lo, hi, 53, degree)
+        polyc = exp_poly("chebyshev", gc, lo, hi, 53)
+        ptc, rc64 = prob.ensure_cert(polyc)           # the certificate's low-degree pass
+        final = fast_api._final(prob)
+        rows, plan, coef = prob.query_rows(poly, final)
         pt = prob.terms(poly)
         rows64 = C.to_rows64(F64, rows, "check")
-        Phi = features(F64, prob.Qc, plan, coef)       # k1 x n, as the library computes them
-        Psi = features(F64, prob.Kc, plan)            # centred keys, as the library's
-        U = _mp(Phi).T @ _mp(Psi)                     # U'_ij = sum_alpha Phi_ia Psi_ja, exact
-        alpha = _mp(rows["alpha"])
         out = dict(ex, kind=kind, wrt=wrt, raw=raw, prob=prob, inst=prob.inst, pt=pt, poly=poly,
-                   rows=rows, rows64=rows64, U=U, alpha=alpha, ft=U / alpha[:, None],
+                   ptc=ptc, polyc=polyc, rows=rows, rows64=rows64, rc64=rc64, cert=prob.cert,
                    Qc=_mp(prob.Qc), hc=_mp(prob.hc), Kc=_mp(prob.Kc), n=n, d=d)
+        for key, p_, a_ in (("ft", poly, _mp(rows["alpha"])), ("ftc", polyc, _mp(rc64["alpha"]))):
+            pl = monomial_plan(d, p_.degree)          # f~ = diag(alpha~)^-1 U', exact sums of
+            Phi = features(F64, prob.Qc, pl, coef_vector(F64, p_, pl))   # the computed features
+            Psi = features(F64, prob.Kc, pl)          # centred keys, as the library's
+            out[key] = (_mp(Phi).T @ _mp(Psi)) / a_[:, None]
+            out["U" if key == "ft" else "Uc"] = out[key] * a_[:, None]
+        out["alpha"] = _mp(rows["alpha"])
+        out["W"] = _mp(prob.keys.columns(0, n))       # the value columns as computed
+        out["Wc"] = _mp(prob.ckeys.columns(0, n))
         # the centred scores S'_ij = <q_i, A2_j - kappa>, exact: S minus a constant per row
         kappa = _mp(raw["A2"][0] - prob.Kc[0])
         out["Sc_exact"] = (out["A1"] @ out["X"]) * out["s"] @ (out["A2"] - kappa[None, :]).T
-        out["W"] = _mp(prob.keys.columns(0, n))       # the value columns as computed
+        res = final.result(prob.keys.ensure(degree), prob.lay, prob.s)
         if wrt == "X":
-            G, G1, G2 = lowrank.gradient_X(F64, prob.A1, prob.Qc, prob.keys.ensure(degree), rows,
-                                           prob.lay, plan, coef, prob.s, None)
-            out.update(Gc=_mp(G), G1=abs(G1), G2=abs(G2), terms=C.terms_X(prob.inst, pt, rows64))
-            out["bound"] = C.gradient_X_bound(prob.inst, pt, rows64, abs(G1), abs(G2))[0]
+            G, G1, G2 = res
+            out.update(Gc=_mp(G), G1=abs(G1), G2=abs(G2),
+                       terms=C.terms_X(prob.inst, pt, rows64, prob.cert))
+            out["bound"] = C.gradient_X_bound(prob.inst, pt, rows64, prob.cert, abs(G1), abs(G2))[0]
         else:
-            Gc = lowrank.gradient_Y(F64, prob.Qc, prob.keys.ensure(degree), rows, prob.lay, plan,
-                                    coef, None)
-            out.update(Gc=_mp(Gc), termsY=C.terms_Y(prob.inst, pt, rows64))
-            out["bound"] = C.gradient_Y_bound(prob.inst, pt, rows64)[0]
+            out.update(Gc=_mp(res), termsY=C.terms_Y(prob.inst, pt, rows64, prob.cert))
+            out["bound"] = C.gradient_Y_bound(prob.inst, pt, rows64, prob.cert)[0]
         return out
 
 
@@ -138,10 +145,6 @@ def _each(fn, wrt="X"):
             out.extend((f"{kind} g={degree} {lab}".strip(), lhs, rhs) for lab, lhs, rhs in res)
         return out
     return compute
-
-
-def _col(ch, name):
-    return ch["W"][:, ch["prob"].lay.groups[name]]
 
 
 def _bcast(v, shape):
@@ -210,7 +213,9 @@ LEMMA_D8 = Statement(
              "rounding of the blocked sums)", "mpmath", _each(_d8_alpha), relation="<="),
         Step("|f~ - f| <= eta f", "normalisation: a relative error delta on every entry of exp "
              "is at most about 2 delta on f", "mpmath",
-             _each(lambda ch: (_mpabs(ch["ft"] - ch["f"]), mpmath.mpf(ch["pt"].eta) * ch["f"])),
+             _each(lambda ch: [("main", _mpabs(ch["ft"] - ch["f"]), mpmath.mpf(ch["pt"].eta) * ch["f"]),
+                               ("certificate's pass", _mpabs(ch["ftc"] - ch["f"]),
+                                mpmath.mpf(ch["ptc"].eta) * ch["f"])]),
              relation="<="),
     ],
 )
@@ -219,18 +224,22 @@ LEMMA_D8 = Statement(
 # ---------------------------------------------------------------------------
 # Lemma D.9 (ours): per-row errors from the sums that occur
 
-# column group, sum_j |w_j| (attngrad.fast.instance), computed as a product (rounded weights)
-_GROUPS_X = (("h", "Sh", False), ("habs", "Sh", False), ("hsq", "Sh2", True),
-             ("w1", "SnA", True), ("w0", "SA", False), ("A2sq", "SA2sq", True))
+# column group, its pass, sum_j |w_j| (attngrad.fast.instance), computed as a product
+_GROUPS_X = (("h", "main", "Sh", False), ("habs", "cert", "Sh", False),
+             ("hsq", "cert", "Sh2", True), ("w1", "cert", "SnA", True),
+             ("w0", "cert", "SA", False), ("A2sq", "cert", "SA2sq", True))
 
 
 def _d9_columns(ch):
-    inst, pt, rows64 = ch["inst"], ch["pt"], ch["rows64"]
+    inst = ch["inst"]
     out = []
-    for group, Sname, product in _GROUPS_X:
+    for group, part, Sname, product in _GROUPS_X:
         Sw = getattr(inst, Sname) * (1 + 8 * inst.u if product else 1)
-        xi = C.column_error(inst, pt, rows64["alpha"], Sw)
-        lhs = _mpabs(_mp(ch["rows"][group]) - ch["ft"] @ _col(ch, group))
+        pt, rows, ft, W, lay = ((ch["pt"], ch["rows64"], ch["ft"], ch["W"], ch["prob"].lay)
+                                if part == "main" else
+                                (ch["ptc"], ch["rc64"], ch["ftc"], ch["Wc"], ch["prob"].layc))
+        xi = C.column_error(inst, pt, rows["alpha"], Sw)
+        lhs = _mpabs(_mp(rows[group]) - ft @ W[:, lay.groups[group]])
         out.append((f"(f~ {group})", lhs, _mp(xi)))
     return out
 
@@ -243,11 +252,11 @@ def _d9_rowsums(ch):
 
 def _d9_variance(ch):
     """sum_j f_ij (h~_jm - m~_im)^2 <= the library's variance bound (m~ = computed f~ h)."""
-    inst, pt, rows64 = ch["inst"], ch["pt"], ch["rows64"]
+    inst, pt, rows64, ptc, rc = ch["inst"], ch["pt"], ch["rows64"], ch["ptc"], ch["rc64"]
     alpha, m = rows64["alpha"], rows64["h"]
-    Fh_abs = C.weighted_sum(inst, pt, alpha, rows64["habs"], inst.Sh)
+    Fh_abs = C.weighted_sum(inst, ptc, rc["alpha"], rc["habs"], inst.Sh)
     D = C.column_error(inst, pt, alpha, inst.Sh) + pt.eta * Fh_abs + inst.beta[None, :]
-    F_sq = C.weighted_product_sum(inst, pt, alpha, rows64["hsq"], inst.Sh2)
+    F_sq = C.weighted_product_sum(inst, ptc, rc["alpha"], rc["hsq"], inst.Sh2)
     V = C.variance(np, F_sq, m * m, abs(m) * D)
     mm = _mp(m)
     lhs = np.array([[sum(ch["f"][i, j] * (ch["hc"][j, c] - mm[i, c]) ** 2 for j in range(ch["n"]))
@@ -448,15 +457,15 @@ def _attention(kind, n, d, seed, degree, dps):
         s = 1.0 / d
         Kc = centre_keys(F64, K)
         inst = attention_instance(F64, Q, K, V, s, Q * s, "check", Kc)
-        lay = lowrank.layout("attention", d, d)
-        keys = lowrank.KeySums(F64, Kc, lowrank.value_columns(F64, "attention", V=V), lay.width)
-        prob = fast_api._Problem(F64, "attention", inst, Q * s, keys, lay, None, None)
-        prob.what = "check"
+        prob = fast_api._Problem(F64, "attention", inst, Q * s, Kc, lambda part: lowrank.
+                                 value_columns(F64, "attention", part, V=V), None, None, "check", d)
         lo, hi = interval_of(inst.scores)
         poly = exp_poly("chebyshev", degree, lo, hi, 53)
+        prob.ensure_cert(exp_poly("chebyshev", fast_api._cert_degree("chebyshev", lo, hi, 53,
+                                                                     degree), lo, hi, 53))
         rows, _, _ = prob.query_rows(poly)
         pt = prob.terms(poly)
-        xi, prop = C.terms_attention(inst, pt, C.to_rows64(F64, rows, "check"))
+        xi, prop = C.terms_attention(inst, pt, C.to_rows64(F64, rows, "check"), prob.cert)
         T = attngrad.attention(_mp(Q), _mp(K), _mp(V))
         return _mpabs(_mp(rows["V"]) - T), _mp(xi + prop)
 

@@ -48,8 +48,8 @@ def test_without_the_error_of_c_the_bound_fails(statement, step, fresh_chains, m
     eta (f|h|) in Dc the error exceeds what is left of the bound, for dL/dX and dL/dY."""
     c_error = C.c_error
 
-    def without(inst, pt, rows):
-        Dfh, Dc, Fh_abs = c_error(inst, pt, rows)
+    def without(inst, pt, rows, cert):
+        Dfh, Dc, Fh_abs = c_error(inst, pt, rows, cert)
         return Dfh - pt.eta * Fh_abs, Dc - pt.eta * Fh_abs, Fh_abs
 
     monkeypatch.setattr(C, "c_error", without)

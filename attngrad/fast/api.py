@@ -15,7 +15,7 @@ from ..errors import ApproximationError
 from ..poly import BASES, abs_sum, exp_poly
 from . import certificate as C
 from . import contractions as lowrank
-from .degree import interval_of, select
+from .degree import first_degree, interval_of, select
 from .features import coef_vector, monomial_plan
 from .instance import attention_instance, centre_keys, gradient_instance
 from .rounding import flushes_subnormals, prec_of, refuse_flushed, to64, up_in
@@ -57,45 +57,71 @@ class FastResult:
 
 class _Problem:
     """One fast computation on one instance: dL/dX ("X"), dL/dY ("Y") or the forward pass
-    ("attention"). Holds the key sums across degrees (the work a higher degree reuses)."""
+    ("attention"). Holds the key sums across degrees (the work a higher degree reuses) and the
+    certificate's f~-weighted sums, taken once at a low degree (``cert``)."""
 
-    def __init__(self, ns, kind, inst, Qc, keys, lay, E, block):
-        self.ns, self.kind, self.inst, self.Qc, self.keys = ns, kind, inst, Qc, keys
-        self.lay, self.E, self.block = lay, E, block
+    def __init__(self, ns, kind, inst, Qc, Kc, columns, E, block, what, dv=None):
+        self.ns, self.kind, self.inst, self.Qc, self.E, self.block, self.what = \
+            ns, kind, inst, Qc, E, block, what
         self.scores, self.d, self.u, self.n = inst.scores, inst.d, inst.u, inst.n
+        self.lay = lowrank.layout(kind, "main", self.d, dv)
+        self.layc = lowrank.layout(kind, "cert", self.d, dv)
+        self.keys = lowrank.KeySums(ns, Kc, columns("main"), self.lay.width, block)
+        self.ckeys = lowrank.KeySums(ns, Kc, columns("cert"), self.layc.width, block)
+        self.cert = None    # (PolyTerms, float64 rows) of the certificate's pass
 
-    def Nn(self, k):
-        """The longest blocked sum over rows at rank k: b + n/b (key sums kept included)."""
-        nb, b = lowrank.blocking(self.ns, self.n, k, self.lay.width, self.block)
-        return max(self.keys.Nn, nb + b)
+    def _terms(self, poly, keys, width, rel_error=None):
+        k = len(monomial_plan(self.d, poly.degree)[0])
+        nb, b = lowrank.blocking(self.ns, self.n, k, width, self.block)
+        Pabs = abs_sum(poly.coeffs, self.scores.Rabs)
+        return C.poly_terms(self.inst, poly, Pabs, k, max(keys.Nn, nb + b), rel_error=rel_error)
 
     def terms(self, poly, rel_error=None):
-        """:class:`certificate.PolyTerms` of ``poly``; ``rel_error`` replaces its certified
-        error (0: the floor no degree can beat; an estimate: a prediction)."""
-        k = len(monomial_plan(self.d, poly.degree)[0])
-        Pabs = abs_sum(poly.coeffs, self.scores.Rabs)
-        return C.poly_terms(self.inst, poly, Pabs, k, self.Nn(k), rel_error=rel_error)
+        """:class:`certificate.PolyTerms` of ``poly`` at the main passes; ``rel_error``
+        replaces its certified error (0: the floor no degree can beat; an estimate: a
+        prediction)."""
+        return self._terms(poly, self.keys, self.lay.width, rel_error)
 
-    def bound(self, rows64, pt, finals=None):
-        if self.kind == "X":
-            return C.gradient_X_bound(self.inst, pt, rows64, *(finals or (None, None)))[0]
-        if self.kind == "Y":
-            return C.gradient_Y_bound(self.inst, pt, rows64)[0]
-        return C.attention_bound(self.inst, pt, rows64)[0]
+    def ensure_cert(self, poly):
+        """The certificate's pass at ``poly``'s degree (once): f~-weighted sums of |h|, h o h,
+        ... and their rounding, for every degree of the main passes."""
+        if self.cert is None:
+            rows, _, _ = self._pass(poly, self.ckeys, self.layc, None)
+            ptc = self._terms(poly, self.ckeys, self.layc.width)   # Nn of the pass just made
+            self.cert = (ptc, C.to_rows64(self.ns, rows, self.what))
+        return self.cert
 
-    def query_rows(self, poly):
-        """The query pass at ``poly``'s degree: per-row arrays in the namespace."""
+    def _pass(self, poly, keys, lay, E, final=None):
         ns, g = self.ns, poly.degree
         plan = monomial_plan(self.d, g)
         coef = coef_vector(ns, poly, plan)
-        Z = self.keys.ensure(g)
-        row_fn, done = lowrank.rows_pass(ns, self.E, self.lay)
-        lowrank.query_pass(ns, self.Qc, plan, coef, Z[:, :self.lay.cheap], row_fn,
-                           self.lay.width, self.block)
+        Z = keys.ensure(g)
+        row_fn, done = lowrank.rows_pass(ns, E, lay)
+        if final is not None:   # the final contraction in the same pass: features built once
+            inner = row_fn
+
+            def row_fn(s0, s1, PhiT, T):
+                out = inner(s0, s1, PhiT, T)
+                final.add(s0, s1, PhiT, out["alpha"], out["c"], out.get("r"))
+
+        lowrank.query_pass(ns, self.Qc, plan, coef, Z[:, :lay.cheap], row_fn, lay.width,
+                           self.block)
         return done(), plan, coef
 
-    def rows(self, poly, pt):
-        rows, _, _ = self.query_rows(poly)
+    def query_rows(self, poly, final=None):
+        """The main query pass at ``poly``'s degree: per-row arrays in the namespace."""
+        return self._pass(poly, self.keys, self.lay, self.E, final)
+
+    def bound(self, rows64, pt, finals=None):
+        cert = self.cert
+        if self.kind == "X":
+            return C.gradient_X_bound(self.inst, pt, rows64, cert, *(finals or (None, None)))[0]
+        if self.kind == "Y":
+            return C.gradient_Y_bound(self.inst, pt, rows64, cert)[0]
+        return C.attention_bound(self.inst, pt, rows64, cert)[0]
+
+    def rows(self, poly, pt, final=None):
+        rows, _, _ = self.query_rows(poly, final)
         rows64 = C.to_rows64(self.ns, rows, self.what)
         self.last = rows
         return rows64, self.bound(rows64, pt)
@@ -131,26 +157,36 @@ def _gradient_problem(A1, A2, A3, E, X, Y, wrt, scale, block, what):
     hc = A3 @ Y
     Kc = centre_keys(ns, A2)
     inst = gradient_instance(ns, A1, A2, A3, E, X, Y, s, Qc, hc, what, Kc)
-    lay = lowrank.layout(wrt, d)
     nh = up_in(ns, inst.nh) if wrt == "X" else None
-    cols = lowrank.value_columns(ns, wrt, hc=hc, A2=A2, A3=A3, nh=nh)
-    keys = lowrank.KeySums(ns, Kc, cols, lay.width, block)
-    prob = _Problem(ns, wrt, inst, Qc, keys, lay, E, block)
-    prob.what, prob.A1, prob.s, prob.hc, prob.Kc = what, A1, s, hc, Kc
+    prob = _Problem(ns, wrt, inst, Qc, Kc, lambda part: lowrank.value_columns(
+        ns, wrt, part, hc=hc, A2=A2, A3=A3, nh=nh), E, block, what)
+    prob.A1, prob.s, prob.hc, prob.Kc = A1, s, hc, Kc
     return prob
 
 
-def _finish_gradient(prob, poly, pt, rows, certified=True):
-    """The final contraction at the chosen degree, and its a-posteriori bound."""
+def _final(prob):
+    return lowrank.FinalX(prob.ns, prob.A1) if prob.kind == "X" else lowrank.FinalY(prob.ns)
+
+
+def _cert_degree(basis, lo, hi, prec, cap):
+    """The certificate pass's degree: the first whose sampled error is <= 1e-3 (its sums then
+    bound the f-weighted ones within about 0.2 %), at most ``cap``."""
+    g = first_degree(basis, lo, hi, prec, 0, cap, 1e-3)
+    return cap if g is None else g
+
+
+def _finish_gradient(prob, poly, pt, rows, final, certified=True):
+    """The gradient from the final contraction (already fed, or fed now by one more pass) and
+    its a-posteriori bound."""
     ns, what, d = prob.ns, prob.what, prob.d
     plan = monomial_plan(d, poly.degree)
-    coef = coef_vector(ns, poly, plan)
     Z = prob.keys.ensure(poly.degree)
-    if prob.kind == "X":
-        G, G1, G2 = lowrank.gradient_X(ns, prob.A1, prob.Qc, Z, rows, prob.lay, plan, coef,
-                                       prob.s, prob.block)
-    else:
-        G = lowrank.gradient_Y(ns, prob.Qc, Z, rows, prob.lay, plan, coef, prob.block)
+    if final is None:
+        final = _final(prob)
+        lowrank.final_pass(ns, prob.Qc, plan, coef_vector(ns, poly, plan), rows, final,
+                           prob.lay.width, prob.block)
+    out = final.result(Z, prob.lay, prob.s)
+    G = out[0] if prob.kind == "X" else out
     _finite(ns, what, G)
     k = len(plan[0])
     if not certified:
@@ -159,10 +195,10 @@ def _finish_gradient(prob, poly, pt, rows, certified=True):
     pt = prob.terms(poly) if pt is None else pt
     rows64 = C.to_rows64(ns, rows, what)
     if prob.kind == "X":
-        finals = (abs(to64(ns, G1, "G1", what)), abs(to64(ns, G2, "G2", what)))
-        bound, parts = C.gradient_X_bound(prob.inst, pt, rows64, *finals)
+        finals = (abs(to64(ns, out[1], "G1", what)), abs(to64(ns, out[2], "G2", what)))
+        bound, parts = C.gradient_X_bound(prob.inst, pt, rows64, prob.cert, *finals)
     else:
-        bound, parts = C.gradient_Y_bound(prob.inst, pt, rows64)
+        bound, parts = C.gradient_Y_bound(prob.inst, pt, rows64, prob.cert)
     parts["d"] = d
     return FastResult(G, bound, poly.degree, k, poly.basis, (float(poly.lo), float(poly.hi)),
                       poly.rel_error, pt.eta, parts)
@@ -189,8 +225,9 @@ def gradient_fast(A1, A2, A3, E, X, Y, *, wrt="X", scale=None, eps=None, basis="
     _check_opts(basis, max_rank, block)
     prob = _gradient_problem(A1, A2, A3, E, X, Y, wrt, scale, block, what)
     refuse_flushed(prob.ns, what)
-    g, poly, pt, _ = select(prob, basis, eps, max_rank, prec_of(prob.ns), what)
-    res = _finish_gradient(prob, poly, pt, prob.last)
+    g, poly, pt, _ = select(prob, basis, eps, max_rank, prec_of(prob.ns), what,
+                            final=lambda: _final(prob), cert_degree=_cert_degree)
+    res = _finish_gradient(prob, poly, pt, prob.last, prob.last_final)
     if not res.bound <= eps:   # the selection bounded |G1|, |G2| from above: not expected
         raise ApproximationError(
             f"{what}: the a-posteriori bound {res.bound:.3g} exceeds eps={eps:g} at degree {g}; "
@@ -237,9 +274,13 @@ def gradient_fixed_degree(A1, A2, A3, E, X, Y, *, degree, wrt="X", basis="chebys
     else:
         certified = True
     certified = certify and certified and not flushes_subnormals(prob.ns)
-    poly = exp_poly(basis, degree, lo, hi, prec_of(prob.ns), certify=certified)
-    rows, _, _ = prob.query_rows(poly)
-    res = _finish_gradient(prob, poly, None, rows, certified)
+    prec = prec_of(prob.ns)
+    poly = exp_poly(basis, degree, lo, hi, prec, certify=certified)
+    if certified:
+        prob.ensure_cert(exp_poly(basis, _cert_degree(basis, lo, hi, prec, degree), lo, hi, prec))
+    final = _final(prob)
+    rows, _, _ = prob.query_rows(poly, final)
+    res = _finish_gradient(prob, poly, None, rows, final, certified)
     res.interval = (lo, hi)
     return res if return_info else res.value
 
@@ -259,13 +300,13 @@ def attention_fast(Q, K, V, *, scale=None, eps=None, basis="chebyshev",
     Qc = Q * s
     Kc = centre_keys(ns, K)
     inst = attention_instance(ns, Q, K, Vv, s, Qc, what, Kc)
-    lay = lowrank.layout("attention", d, dims["dv"])
-    keys = lowrank.KeySums(ns, Kc, lowrank.value_columns(ns, "attention", V=Vv), lay.width, block)
-    prob = _Problem(ns, "attention", inst, Qc, keys, lay, None, block)
-    prob.what = what
-    g, poly, pt, rows64 = select(prob, basis, eps, max_rank, prec_of(ns), what)
+    prob = _Problem(ns, "attention", inst, Qc, Kc,
+                    lambda part: lowrank.value_columns(ns, "attention", part, V=Vv), None, block,
+                    what, dims["dv"])
+    g, poly, pt, rows64 = select(prob, basis, eps, max_rank, prec_of(ns), what,
+                                 cert_degree=_cert_degree)
     T = _finite(ns, what, prob.last["V"])
-    bound, parts = C.attention_bound(inst, pt, rows64)
+    bound, parts = C.attention_bound(inst, pt, rows64, prob.cert)
     if not bound <= eps:
         raise ApproximationError(f"{what}: the a-posteriori bound {bound:.3g} exceeds eps={eps:g}")
     parts["d"] = d

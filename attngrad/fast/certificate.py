@@ -152,15 +152,17 @@ def centred(inst, pt, rows, mu, D, F_abs, F_sq):
     return inst.xb.minimum(pt.eta * F_abs, pt.eta * sd + abs(mu) * xi1)
 
 
-def c_error(inst, pt, rows):
+def c_error(inst, pt, rows, cert):
     """(Dfh, Dc, Fh_abs): Dfh_im >= |(f~ h)^c_im - (f h)_im|, Dc_im >= |c~_im - c_im|, and
-    Fh_abs_im >= (f |h^c|)_im (Lemma D.9, ours)."""
+    Fh_abs_im >= (f |h^c|)_im (Lemma D.9, ours). ``cert`` = (PolyTerms, rows) of the
+    certificate's pass (the f~-weighted sums at a low degree)."""
     u1 = inst.u / (1 - inst.u)
+    ptc, rc = cert
     alpha, mu = rows["alpha"], rows["h"]
     xi = column_error(inst, pt, alpha, inst.Sh)
-    Fh_abs = weighted_sum(inst, pt, alpha, rows["habs"], inst.Sh)
+    Fh_abs = weighted_sum(inst, ptc, rc["alpha"], rc["habs"], inst.Sh)
     plain = xi + pt.eta * Fh_abs + inst.beta[None, :]
-    F_sq = weighted_product_sum(inst, pt, alpha, rows["hsq"], inst.Sh2)
+    F_sq = weighted_product_sum(inst, ptc, rc["alpha"], rc["hsq"], inst.Sh2)
     Dfh = xi + centred(inst, pt, rows, mu, plain, Fh_abs, F_sq) + inst.beta[None, :]
     return Dfh, Dfh + u1 * abs(rows["c"]), Fh_abs
 
@@ -184,29 +186,35 @@ def r_error(inst, pt, rows, Dfh, Dc, Fh_abs):
 # the bounds
 
 
-def _finite_rows(inst, rows):
-    a = rows["alpha"]
-    return bool(inst.xb.isfinite(a).all() and (a > 0).all())
+def _finite_rows(inst, rows, cert):
+    """Both passes certifiable: eta < 1 and every alpha~ finite and > 0."""
+    for pt, r in ((None, rows), cert):
+        a = r["alpha"]
+        if not (bool(inst.xb.isfinite(a).all() and (a > 0).all())
+                and (pt is None or math.isfinite(pt.eta))):
+            return False
+    return True
 
 
-def terms_X(inst, pt, rows):
+def terms_X(inst, pt, rows, cert):
     """The per-row terms of Theorem D.10 (ours), float64: Dfh, Dc, Fh_abs (Lemma D.9), rho,
     F1 >= f (||h|| o |A2|), F0 >= f |A2|, a, b with |p~' - p|_ij <= f_ij (a_i ||h_j|| + b_i);
     the centred form b2, Vn, Fsq with |p~' - p|_ij <= f_ij (a_i ||h_j - m~_i|| + b2_i),
     sum_j f_ij ||h_j - m~_i||^2 <= Vn_i, sum_j f_ij A2_jb^2 <= Fsq_ib (m~ = the computed f~ h);
     and rowsum_ib >= sum_j |p~' - p|_ij |A2_jb|, the smaller of the two."""
     xb, eta = inst.xb, pt.eta
-    alpha, absc, absr, m = rows["alpha"], abs(rows["c"]), abs(rows["r"]), rows["h"]
-    Dfh, Dc, Fh_abs = c_error(inst, pt, rows)
+    ptc, rc = cert
+    absc, absr, m = abs(rows["c"]), abs(rows["r"]), rows["h"]
+    Dfh, Dc, Fh_abs = c_error(inst, pt, rows, cert)
     rho = r_error(inst, pt, rows, Dfh, Dc, Fh_abs)
-    F1 = weighted_product_sum(inst, pt, alpha, rows["w1"], inst.SnA)
-    F0 = weighted_sum(inst, pt, alpha, rows["w0"], inst.SA)
+    F1 = weighted_product_sum(inst, ptc, rc["alpha"], rc["w1"], inst.SnA)
+    F0 = weighted_sum(inst, ptc, rc["alpha"], rc["w0"], inst.SA)
     a = eta * xb.sqrt((absc * absc).sum(axis=1)) + xb.sqrt((Dc * Dc).sum(axis=1))
     b = eta * absr + ((absc + Dc) * inst.beta[None, :]).sum(axis=1) + rho
     # centred: q~_ij - r~_i = <c~_i, h_j - m~_i> - tau_i
-    Fn2 = weighted_product_sum(inst, pt, alpha, rows["nh2"], xb.asarray([inst.Snh2]))[:, 0]
+    Fn2 = weighted_product_sum(inst, ptc, rc["alpha"], rc["nh2"], xb.asarray([inst.Snh2]))[:, 0]
     Vn = variance(xb, Fn2, (m * m).sum(axis=1), (abs(m) * Dfh).sum(axis=1))
-    Fsq = weighted_product_sum(inst, pt, alpha, rows["A2sq"], inst.SA2sq)
+    Fsq = weighted_product_sum(inst, ptc, rc["alpha"], rc["A2sq"], inst.SA2sq)
     b2 = (1 + eta) * r_rounding(inst, pt, rows) \
         + ((absc + Dc) * (inst.beta[None, :] + Dfh)).sum(axis=1)
     rowsum = xb.minimum(a[:, None] * F1 + b[:, None] * F0,
@@ -232,13 +240,13 @@ def rounding_X(inst, pt, rows, G1=None, G2=None, F1=None, F0=None):
     return s * (e1 + e2) + gamma(3, u) * s * (abs(G1) + abs(G2))
 
 
-def gradient_X_bound(inst, pt, rows, G1=None, G2=None):
+def gradient_X_bound(inst, pt, rows, cert, G1=None, G2=None):
     """(bound, parts): bound >= ||g~ - dL/dX||_inf (Theorem D.10, ours). rows: float64 per-row
     arrays of the query pass; G1, G2: the computed A1^T p1~ A2 and A1^T p2~ A2 (float64), or
     None before the final pass (degree selection)."""
-    if not (math.isfinite(pt.eta) and _finite_rows(inst, rows)):
+    if not (math.isfinite(pt.eta) and _finite_rows(inst, rows, cert)):
         return math.inf, {}
-    t = terms_X(inst, pt, rows)
+    t = terms_X(inst, pt, rows, cert)
     prop = inst.s * (inst.A1abs.T @ t["rowsum"])
     rnd = rounding_X(inst, pt, rows, G1, G2, t["F1"], t["F0"])
     uf = _underflow_X(inst, pt, rows["alpha"], abs(rows["c"]), abs(rows["r"]))
@@ -265,15 +273,17 @@ def _underflow_X(inst, pt, alpha, absc, absr):
     return scaled_up(1.1 * (s * (dG1 + dG2) + om), inst.omega_exp)
 
 
-def terms_Y(inst, pt, rows):
+def terms_Y(inst, pt, rows, cert):
     """(prop, rnd) of Lemma D.11 (ours): |g~_Y' - g_Y| <= prop = E^T |c~| + (f|A3|)^T Dc with
     E_il >= |((f~ - f) A3)_il| (:func:`centred`), and the rounding |G~_Y - g~_Y'| <= rnd."""
     alpha, absc = rows["alpha"], abs(rows["c"])
-    _, Dc, _ = c_error(inst, pt, rows)
-    F3 = weighted_sum(inst, pt, alpha, rows["A3abs"], inst.SA3)
-    D3 = column_error(inst, pt, alpha, inst.SA3) + pt.eta * F3
-    F_sq = weighted_product_sum(inst, pt, alpha, rows["A3sq"], inst.SA3sq)
-    Ed = centred(inst, pt, rows, rows["A3"], D3, F3, F_sq)
+    ptc, rc = cert
+    _, Dc, _ = c_error(inst, pt, rows, cert)
+    F3 = weighted_sum(inst, ptc, rc["alpha"], rc["A3abs"], inst.SA3)
+    # mu = f~ A3 of the certificate's pass: |f A3 - mu| <= its xi + its eta f|A3|
+    D3 = column_error(inst, ptc, rc["alpha"], inst.SA3) + ptc.eta * F3
+    F_sq = weighted_product_sum(inst, ptc, rc["alpha"], rc["A3sq"], inst.SA3sq)
+    Ed = centred(inst, pt, rows, rc["A3"], D3, F3, F_sq)
     prop = Ed.T @ absc + F3.T @ Dc
     gN = gamma(2 * pt.Nn + pt.k + 4, inst.u)
     if not math.isfinite(gN):   # the sums are too long for this precision: no certificate
@@ -281,11 +291,11 @@ def terms_Y(inst, pt, rows):
     return prop, (gN * pt.PabsF) * inst.xb.outer(inst.SA3, (absc / alpha[:, None]).sum(axis=0))
 
 
-def gradient_Y_bound(inst, pt, rows):
+def gradient_Y_bound(inst, pt, rows, cert):
     """(bound, parts): bound >= ||g~_Y - dL/dY||_inf (Lemma D.11, ours)."""
-    if not (math.isfinite(pt.eta) and _finite_rows(inst, rows)):
+    if not (math.isfinite(pt.eta) and _finite_rows(inst, rows, cert)):
         return math.inf, {}
-    prop, rnd = terms_Y(inst, pt, rows)
+    prop, rnd = terms_Y(inst, pt, rows, cert)
     uf = 0.0
     if pt.feat is not None:
         _, SPhi, Mk = pt.feat
@@ -298,20 +308,20 @@ def gradient_Y_bound(inst, pt, rows):
                    "eta": pt.eta}
 
 
-def terms_attention(inst, pt, rows):
+def terms_attention(inst, pt, rows, cert):
     """(xi, prop) of Lemma D.12 (ours): |T~ - f~ V| <= xi, |f~ V - f V| <= prop (:func:`centred`)."""
-    alpha = rows["alpha"]
-    xi = column_error(inst, pt, alpha, inst.SV)
-    FV = weighted_sum(inst, pt, alpha, rows["Vabs"], inst.SV)
-    F_sq = weighted_product_sum(inst, pt, alpha, rows["Vsq"], inst.SVsq)
+    ptc, rc = cert
+    xi = column_error(inst, pt, rows["alpha"], inst.SV)
+    FV = weighted_sum(inst, ptc, rc["alpha"], rc["Vabs"], inst.SV)
+    F_sq = weighted_product_sum(inst, ptc, rc["alpha"], rc["Vsq"], inst.SVsq)
     return xi, centred(inst, pt, rows, rows["V"], xi + pt.eta * FV, FV, F_sq)
 
 
-def attention_bound(inst, pt, rows):
+def attention_bound(inst, pt, rows, cert):
     """(bound, parts): bound >= max_im |T~_im - (f V)_im| (Lemma D.12, ours)."""
-    if not (math.isfinite(pt.eta) and _finite_rows(inst, rows)):
+    if not (math.isfinite(pt.eta) and _finite_rows(inst, rows, cert)):
         return math.inf, {}
-    xi, prop = terms_attention(inst, pt, rows)
+    xi, prop = terms_attention(inst, pt, rows, cert)
     total = sup(xi + prop) * SLACK
     return total, {"propagation": sup(prop), "rounding": sup(xi), "underflow": 0.0,
                    "eta": pt.eta}

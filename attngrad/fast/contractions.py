@@ -7,8 +7,9 @@ as U0 (V0^T W) and never forms an n x n matrix:
 * key pass:   Z = V0^T W, W = [1, h, |h|, ...] the value columns built per block of key rows
               (rows of Z per degree level, so a higher degree adds rows and keeps the others);
 * query pass: T = U0 Z[:, cheap] per block of query rows gives alpha~ = U0 V0^T 1 (Lemma D.1),
-              f~ h, hence c~ = f~ h - E (Lemma D.2) and r~ = <f~ h, c~> (Lemma D.5), and the
-              f~-weighted sums the certificate needs (attngrad/fast/certificate.py);
+              f~ h, hence c~ = f~ h - E (Lemma D.2) and r~ = <f~ h, c~> (Lemma D.5); the same
+              passes at a low degree, with other columns, give the f~-weighted sums the
+              certificate needs (attngrad/fast/certificate.py);
 * dL/dX (Theorem D.6, corrected): with p1~ = f~ o (c~ h^T) (Lemmas D.3, D.4) and
   p2~ = diag(r~) f~ (Lemma D.5), A1^T p1~ A2 = sum_m (A1 o c~_m)^T U1 . V1^T (h_m o A2): the
   query pass sums L = U0^T [A1 o c~_m / alpha~, A1 r~ / alpha~] (k1 x (d^2 + d)) and
@@ -57,25 +58,29 @@ class Layout:
     width: int
 
 
-# (name, width in units of d, or 1) of the value columns; "|" marks the end of the cheap ones
+# (name, width: 1, "d" columns, "dd" = d^2, "v" = dv) of the value columns; "|" ends the cheap
+# ones. "main": the columns of the result at the chosen degree; "cert": the certificate's
+# f~-weighted sums and variances (attngrad/fast/certificate.py), taken once at a low degree.
 _COLUMNS = {
-    "X": [("one", 1), ("h", "d"), ("habs", "d"), ("hsq", "d"), ("w1", "d"), ("w0", "d"),
-          ("nh2", 1), ("A2sq", "d"), "|", ("A2", "d"), ("hA2", "dd")],
-    "Y": [("one", 1), ("h", "d"), ("habs", "d"), ("hsq", "d"), ("A3abs", "d"), ("A3", "d"),
-          ("A3sq", "d"), "|"],
-    "attention": [("one", 1), ("V", "v"), ("Vabs", "v"), ("Vsq", "v"), "|"],
+    ("X", "main"): [("one", 1), ("h", "d"), "|", ("A2", "d"), ("hA2", "dd")],
+    ("Y", "main"): [("one", 1), ("h", "d"), "|", ("A3", "d")],
+    ("attention", "main"): [("one", 1), ("V", "v"), "|"],
+    ("X", "cert"): [("one", 1), ("habs", "d"), ("hsq", "d"), ("w1", "d"), ("w0", "d"),
+                    ("nh2", 1), ("A2sq", "d"), "|"],
+    ("Y", "cert"): [("one", 1), ("habs", "d"), ("hsq", "d"), ("A3abs", "d"), ("A3", "d"),
+                    ("A3sq", "d"), "|"],
+    ("attention", "cert"): [("one", 1), ("Vabs", "v"), ("Vsq", "v"), "|"],
 }
 
 
-def layout(kind, d, dv=None):
-    """Columns of W for dL/dX ("X"), dL/dY ("Y") or the forward pass ("attention"):
-    1, h, |h|, h o h (the certificate's f~-weighted sums and variances, attngrad/fast/
-    certificate.py), then per problem ||h_j|| |A2|, |A2|, ||h_j||^2, A2 o A2 (X); |A3|, A3,
-    A3 o A3 (Y); V, |V|, V o V (forward); after the cheap ones, A2 and h_m o A2 (d^2 columns)
-    for the final contraction of dL/dX."""
+def layout(kind, part, d, dv=None):
+    """Columns of W for dL/dX ("X"), dL/dY ("Y") or the forward pass ("attention"), ``part``
+    "main" (1, h; then A2 and h_m o A2, d^2 columns, for dL/dX's final contraction, or A3 for
+    dL/dY) or "cert" (|h|, h o h, ||h_j|| |A2|, |A2|, ||h_j||^2, A2 o A2 for X; |h|, h o h,
+    |A3|, A3, A3 o A3 for Y; |V|, V o V for the forward pass)."""
     size = {1: 1, "d": d, "dd": d * d, "v": dv}
     groups, pos, cheap = {}, 0, None
-    for item in _COLUMNS[kind]:
+    for item in _COLUMNS[kind, part]:
         if item == "|":
             cheap = pos
             continue
@@ -85,7 +90,7 @@ def layout(kind, d, dv=None):
     return Layout(groups, cheap, pos)
 
 
-def value_columns(ns, kind, hc=None, A2=None, A3=None, V=None, nh=None):
+def value_columns(ns, kind, part, hc=None, A2=None, A3=None, V=None, nh=None):
     """(s0, s1) -> the rows s0:s1 of W (see :func:`layout`), built one block at a time;
     ``nh`` (n, in the namespace) holds upper bounds of the row norms ||h_j||."""
     xp = ns.xp
@@ -94,16 +99,18 @@ def value_columns(ns, kind, hc=None, A2=None, A3=None, V=None, nh=None):
         one = ns.ones((s1 - s0, 1))
         if kind == "attention":
             v = V[s0:s1]
-            return _concat(ns, [one, v, xp.abs(v), v * v])
+            return _concat(ns, [one, v] if part == "main" else [one, xp.abs(v), v * v])
         h = hc[s0:s1]
-        cols = [one, h, xp.abs(h), h * h]
         if kind == "Y":
             a3 = A3[s0:s1]
-            return _concat(ns, cols + [xp.abs(a3), a3, a3 * a3])
-        a2, nb = A2[s0:s1], nh[s0:s1, None]
-        a2abs = xp.abs(a2)
-        hA2 = (h[:, :, None] * a2[:, None, :]).reshape(s1 - s0, -1)
-        return _concat(ns, cols + [nb * a2abs, a2abs, nb * nb, a2 * a2, a2, hA2])
+            if part == "main":
+                return _concat(ns, [one, h, a3])
+            return _concat(ns, [one, xp.abs(h), h * h, xp.abs(a3), a3, a3 * a3])
+        a2 = A2[s0:s1]
+        if part == "main":
+            return _concat(ns, [one, h, a2, (h[:, :, None] * a2[:, None, :]).reshape(s1 - s0, -1)])
+        nb, a2abs = nh[s0:s1, None], xp.abs(a2)
+        return _concat(ns, [one, xp.abs(h), h * h, nb * a2abs, a2abs, nb * nb, a2 * a2])
 
     return block
 
@@ -152,7 +159,8 @@ def query_pass(ns, Qc, plan, coef, Zc, row_fn, width, block=None):
 def rows_pass(ns, E, lay):
     """row_fn of the query pass: alpha~ (Lemma D.1), every cheap column group divided by alpha~
     (f~ h, f~ |h|, ... under the group's name) and, with values h, c~ = f~ h - E (Lemma D.2) and
-    r~ = <f~ h, c~> (Lemma D.5). Returns (row_fn, done) with done() -> dict of n x ... arrays."""
+    r~ = <f~ h, c~> (Lemma D.5). Returns (row_fn, done): row_fn returns the block's rows, done()
+    the dict of n x ... arrays."""
     parts = {}
     names = [g for g in lay.groups if g != "one" and lay.groups[g].stop <= lay.cheap]
 
@@ -161,52 +169,66 @@ def rows_pass(ns, E, lay):
         out = {"alpha": alpha}
         for g in names:
             out[g] = T[:, lay.groups[g]] / alpha[:, None]
-        if E is not None:
+        if E is not None and "h" in out:
             out["c"] = out["h"] - E[s0:s1]                         # c~_i       (Lemma D.2)
             out["r"] = ns.xp.sum(out["h"] * out["c"], axis=1)      # r~_i       (Lemma D.5)
         for key, v in out.items():
             parts.setdefault(key, []).append(v)
+        return out
 
     return row_fn, lambda: {k: ns.xp.concatenate(v, axis=0) for k, v in parts.items()}
 
 
-def gradient_X(ns, A1, Qc, Z, rows, lay, plan, coef, s, block=None):
-    """g~ = s (A1^T p1~ A2 - A1^T p2~ A2) from the rows of the query pass (Theorem D.6,
-    corrected chain): one more pass over the query rows sums L (k1 x (d^2 + d)), blocked as
-    the other passes (``lay.width``). Returns (g~, G1, G2) with g~ = s (G1 - G2) as computed."""
-    d = A1.shape[1]
-    k = len(plan[0])
-    alpha, c, r = rows["alpha"], rows["c"], rows["r"]
-    acc = {}
+class FinalX:
+    """The final contraction of dL/dX (Theorem D.6, corrected chain): L = U0^T [A1 o c~_m /
+    alpha~, A1 r~ / alpha~] (k1 x (d^2 + d)) summed over query blocks, then
+    g~ = s (L1 Z_{h o A2} - L2 Z_{A2}): O(n k1 d^2), no row-wise Kronecker product. ``add`` runs
+    inside a query pass (the one that computes c~, r~, or a later one)."""
+
+    def __init__(self, ns, A1):
+        self.ns, self.A1, self.LT = ns, A1, None
+
+    def add(self, s0, s1, PhiT, alpha, c, r):
+        d = self.A1.shape[1]
+        a1, al = self.A1[s0:s1], alpha[:, None]
+        W1 = (a1[:, :, None] * (c / al)[:, None, :]).reshape(s1 - s0, d * d)
+        W2 = a1 * (r[:, None] / al)
+        LT = PhiT @ _concat(self.ns, [W1, W2])                     # k1 x (d^2 + d)
+        self.LT = LT if self.LT is None else self.LT + LT
+
+    def result(self, Z, lay, s):
+        """(g~, G1, G2) with g~ = s (G1 - G2) as computed."""
+        d = self.A1.shape[1]
+        k = self.LT.shape[0]
+        L = self.LT.T
+        ZA = Z[:k, lay.groups["A2"]]                               # V1^T A2
+        Zm = Z[:k, lay.groups["hA2"]]                              # V1^T (h_m o A2), (m, b)
+        L1 = L[:d * d].reshape(d, d, k).reshape(d, d * k)          # (a, (m, alpha))
+        Zm3 = Zm.reshape(k, d, d).transpose(1, 0, 2).reshape(d * k, d)  # ((m, alpha), b)
+        G1 = L1 @ Zm3                                              # A1^T (f~ o q~) A2
+        G2 = L[d * d:] @ ZA                                        # A1^T diag(r~) f~ A2
+        return (G1 - G2) * s, G1, G2
+
+
+class FinalY:
+    """g~_Y = (V1^T A3)^T (U1^T c~) (Lemma D.7, ours): U1^T c~ summed over the query blocks."""
+
+    def __init__(self, ns):
+        self.M = None
+
+    def add(self, s0, s1, PhiT, alpha, c, r=None):
+        MT = PhiT @ (c / alpha[:, None])                           # U1^T c~, this block
+        self.M = MT if self.M is None else self.M + MT
+
+    def result(self, Z, lay, s=None):
+        return Z[:self.M.shape[0], lay.groups["A3"]].T @ self.M
+
+
+def final_pass(ns, Qc, plan, coef, rows, final, width, block=None):
+    """A query pass that only feeds ``final`` (FinalX or FinalY) from stored rows."""
+    alpha, c, r = rows["alpha"], rows["c"], rows.get("r")
 
     def row_fn(s0, s1, PhiT, _):
-        a1, al = A1[s0:s1], alpha[s0:s1][:, None]
-        W1 = (a1[:, :, None] * (c[s0:s1] / al)[:, None, :]).reshape(s1 - s0, d * d)
-        W2 = a1 * (r[s0:s1][:, None] / al)
-        LT = PhiT @ _concat(ns, [W1, W2])                          # k1 x (d^2 + d)
-        acc["LT"] = LT if "LT" not in acc else acc["LT"] + LT
+        final.add(s0, s1, PhiT, alpha[s0:s1], c[s0:s1], None if r is None else r[s0:s1])
 
-    query_pass(ns, Qc, plan, coef, None, row_fn, lay.width, block)
-    L = acc["LT"].T
-    ZA = Z[:k, lay.groups["A2"]]                                   # V1^T A2
-    Zm = Z[:k, lay.groups["hA2"]]                                  # V1^T (h_m o A2), (m, b)
-    L1 = L[:d * d].reshape(d, d, k).reshape(d, d * k)              # (a, (m, alpha))
-    Zm3 = Zm.reshape(k, d, d).transpose(1, 0, 2).reshape(d * k, d)  # ((m, alpha), b)
-    G1 = L1 @ Zm3                                                  # A1^T (f~ o q~) A2
-    G2 = L[d * d:] @ ZA                                            # A1^T diag(r~) f~ A2
-    return (G1 - G2) * s, G1, G2
-
-
-def gradient_Y(ns, Qc, Z, rows, lay, plan, coef, block=None):
-    """g~_Y = (V1^T A3)^T (U1^T c~) (Lemma D.7, ours): U1^T c~ summed over the query rows."""
-    k = len(plan[0])
-    d = rows["c"].shape[1]
-    alpha, c = rows["alpha"], rows["c"]
-    acc = {}
-
-    def row_fn(s0, s1, PhiT, _):
-        MT = PhiT @ (c[s0:s1] / alpha[s0:s1][:, None])            # U1^T c~, this block
-        acc["M"] = MT if "M" not in acc else acc["M"] + MT
-
-    query_pass(ns, Qc, plan, coef, None, row_fn, lay.width, block)
-    return Z[:k, lay.groups["A3"]].T @ acc["M"]
+    query_pass(ns, Qc, plan, coef, None, row_fn, width, block)

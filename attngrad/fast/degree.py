@@ -6,7 +6,7 @@ and evaluates the certificate. If the bound misses eps, the same per-row data pr
 of every higher degree: the bound is about floor + A eta, with floor the bound of an exact
 polynomial (rounding only) and eta about twice the polynomial's error, so the search jumps (by
 bisection on the sampled errors, then a full prediction) to the first degree predicted to meet
-0.7 eps. The key sums of the lower degrees are kept (attngrad/fast/contractions.py, KeySums);
+0.8 eps. The key sums of the lower degrees are kept (attngrad/fast/contractions.py, KeySums);
 only the degree finally chosen is certified again by interval arithmetic. It refuses, with the
 reason, as soon as no degree can help: the floor is above eps, the rank cap comes first, or the
 scores' range is beyond float64 (e^hi).
@@ -20,7 +20,7 @@ from ..poly import exp_poly, grid_interval, rel_error_estimate, sampled_rel_erro
 from .features import rank_for
 
 MAX_DEGREE = 200
-_MARGIN = 0.7    # jump to a degree predicted to meet 0.7 eps: the rows move by O(eta)
+_MARGIN = 0.8    # jump to a degree predicted to meet 0.8 eps: the rows move by O(eta)
 
 
 def interval_of(scores, what="gradient_fixed_degree"):
@@ -64,10 +64,13 @@ def first_degree(basis, lo, hi, prec, g_from, g_to, target):
     return a
 
 
-def select(problem, basis, eps, max_rank, prec, what):
+def select(problem, basis, eps, max_rank, prec, what, final=None, cert_degree=None):
     """(degree, poly, pt, rows): the first degree whose a-posteriori bound is <= eps, found as the
     module docstring says. ``problem`` (attngrad/fast/api.py) supplies terms(poly) -> PolyTerms,
-    rows(poly, pt) -> (rows, bound) and bound(rows, pt) -> float."""
+    rows(poly, pt, final) -> (rows, bound), bound(rows, pt) -> float and ensure_cert(poly) (the
+    certificate's pass, at cert_degree(basis, lo, hi, prec, cap)); ``final()`` makes the
+    accumulator of the final contraction, fed in the same pass at a degree predicted to pass
+    (problem.last_final is the one fed at the degree returned, or None)."""
     sc, d = problem.scores, problem.d
     if not sc.hi + sc.sigma < 700:    # e^S itself would overflow float64
         raise ApproximationError(
@@ -78,7 +81,9 @@ def select(problem, basis, eps, max_rank, prec, what):
     g = first_degree(basis, lo, hi, prec, 0, g_max, max(0.05, min(eps, 0.5)))
     if g is None:
         return _refuse(what, eps, sc, max_rank, None, "a larger max_rank")
-    best = None
+    gc = cert_degree(basis, lo, hi, prec, min(g + 1, g_max))
+    problem.ensure_cert(exp_poly(basis, gc, lo, hi, prec))
+    best, predicted = None, False
     while True:
         poly = exp_poly(basis, g, lo, hi, prec)
         pt = problem.terms(poly)
@@ -89,8 +94,10 @@ def select(problem, basis, eps, max_rank, prec, what):
             if g is None:
                 return _refuse(what, eps, sc, max_rank, best, "a larger max_rank")
             continue
-        rows, bound = problem.rows(poly, pt)
+        acc = final() if (final is not None and predicted) else None
+        rows, bound = problem.rows(poly, pt, acc)
         if bound <= eps:
+            problem.last_final = acc
             return g, poly, pt, rows
         best = (g, bound) if best is None or bound < best[1] else best
         floor = problem.bound(rows, problem.terms(poly, rel_error=0.0))
@@ -98,6 +105,7 @@ def select(problem, basis, eps, max_rank, prec, what):
             return _refuse_rounding(what, eps, sc, problem.u, floor)
         g, floor = _predict(problem, rows, basis, g, lo, hi, prec, eps, g_max, bound, pt.eta,
                             floor)
+        predicted = True
         if g is None and floor > eps:
             return _refuse_rounding(what, eps, sc, problem.u, floor)
         if g is None:
@@ -115,7 +123,7 @@ def _predict(problem, rows, basis, g, lo, hi, prec, eps, g_max, bound, eta, floo
     while g2 is not None and g2 <= g_max and tries < 6:
         poly = exp_poly(basis, g2, lo, hi, prec, certify=False)
         floor = problem.bound(rows, problem.terms(poly, rel_error=0.0))
-        est = 1.5 * sampled_rel_error(basis, g2, lo, hi, prec)
+        est = 1.1 * sampled_rel_error(basis, g2, lo, hi, prec)   # samples hit the peaks
         b2 = problem.bound(rows, problem.terms(poly, rel_error=est))
         if b2 <= _MARGIN * eps or (floor > _MARGIN * eps and b2 <= eps):
             return g2, floor
