@@ -28,10 +28,13 @@ from dataclasses import dataclass
 from .features import features, monomial_plan
 
 # entries of one block (k1 x b features, or b x w value columns, whichever is wider): large on
-# the CPU too (BLAS threads need few large products, not hundreds of small ones); on a GPU large,
-# since each block costs a fixed number of kernel launches. Blocks are capped at 2^15 rows: a
-# block of b rows is one sum of length b in the rounding bound (gamma_{b + n/b}).
-BLOCK_ENTRIES = {"numpy": 1 << 21, "mpmath": 1 << 16, "cupy": 1 << 25}
+# the CPU too, since BLAS threads need few large products, not hundreds of small ones (measured
+# on 2 cores, d = 8, degree 5, n = 2^14, with a second job on the machine: 2 threads took 1.5x
+# the time of 1 thread with 2^18-entry blocks and as long as 1 thread with 2^22; without the
+# second job 2^22 costs 15 % over 2^18); on a GPU large, since each block costs a fixed number
+# of kernel launches. Blocks are capped at 2^15 rows: a block of b rows is one sum of length b
+# in the rounding bound (gamma_{b + n/b}).
+BLOCK_ENTRIES = {"numpy": 1 << 22, "mpmath": 1 << 16, "cupy": 1 << 25}
 BLOCK_ROWS_MAX = 1 << 15
 
 

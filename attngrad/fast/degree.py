@@ -48,6 +48,8 @@ def first_degree(basis, lo, hi, prec, g_from, g_to, target):
     """The smallest g in [g_from, g_to] whose sampled relative error is <= target, by bisection
     (the error falls with the degree), or None. The analytic estimate (an overestimate by up to
     e^(hi - lo)) caps the range first, so high degrees are not even built when not needed."""
+    if not target > 0:
+        return None
     rho = (hi - lo) / 2
     top = g_from
     while top < g_to and rel_error_estimate(basis, top, rho) > target:
@@ -77,6 +79,10 @@ def select(problem, basis, eps, max_rank, prec, what, final=None, cert_degree=No
             f"{what}: eps={eps:g} cannot be certified: {_why(sc)}, and e^{sc.hi:.3g} "
             f"overflows float64; needed: smaller entries (B = o(sqrt(log n)) in Theorem D.6)")
     lo, hi = interval_of(sc, what)
+    # any accurate P has sum_m |a_m| Rabs^m >= P(hi) ~ e^hi, while the smallest value it must
+    # resolve is e^lo: the features' rounding alone is u e^(hi - lo), whatever the degree
+    if not problem.u * math.exp(min(sc.hi - sc.lo, 700)) < 0.25:
+        return _refuse_rounding(what, eps, sc, problem.u, math.inf)
     g_max = max_degree(d, max_rank)
     g = first_degree(basis, lo, hi, prec, 0, g_max, max(0.05, min(eps, 0.5)))
     if g is None:
@@ -117,7 +123,10 @@ def _predict(problem, rows, basis, g, lo, hi, prec, eps, g_max, bound, eta, floo
     errors) to meet _MARGIN eps, or None if it lies past the rank cap or the rounding floor
     (which grows with the rank) passes eps first."""
     slope = max(bound - floor, 0.0) / eta                  # bound ~ floor + slope eta
-    want = (_MARGIN * eps - floor) / slope if slope > 0 else math.inf
+    room = _MARGIN * eps - floor if _MARGIN * eps > floor else eps - floor
+    if not room > 0:
+        return None, floor
+    want = room / slope if slope > 0 else math.inf
     g2 = first_degree(basis, lo, hi, prec, g + 1, g_max, want / 2.5)   # eta ~ 2 eps_P
     tries = 0
     while g2 is not None and g2 <= g_max and tries < 6:
@@ -142,8 +151,9 @@ def _refuse(what, eps, sc, max_rank, best, need):
 
 def _refuse_rounding(what, eps, sc, u, floor):
     said = (f"bounds the error by {floor:.3g} on this instance, whatever the degree"
-            if math.isfinite(floor) else "cannot be bounded: the monomial features' absolute "
-            "sums (sum_m |a_m| Rabs^m against e^lo) are beyond what the unit roundoff certifies")
+            if math.isfinite(floor) else
+            f"cannot be bounded: the features' rounding is about u e^(hi - lo) = "
+            f"{u * math.exp(min(sc.hi - sc.lo, 700)):.3g} of the smallest value they must resolve")
     raise ApproximationError(
         f"{what}: eps={eps:g} cannot be certified: {_why(sc)}, and with unit roundoff {u:.3g} "
         f"the rounding alone {said}; needed: smaller entries (B = o(sqrt(log n)) in "
