@@ -3,7 +3,7 @@
 AS23 (Alman & Song, "Fast Attention Requires Bounded Entries", Section 3) replace
 exp(t) on the interval that the scores can occupy by a low-degree polynomial P, so
 that exp(<q_i, k_j>) ~ P(<q_i, k_j>) factors through monomial features (see
-attngrad/fast.py). Two choices of P are offered:
+attngrad/fast/features.py). Two choices of P are offered:
 
 * ``"taylor"``    -- the degree-g Taylor polynomial of exp at the centre of the interval;
 * ``"chebyshev"`` -- interpolation of exp at the g+1 Chebyshev points of the interval

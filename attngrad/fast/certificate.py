@@ -1,6 +1,6 @@
 """The certified error bound of the fast path: it follows the data, and it is proven.
 
-Each inequality below is a statement with checked steps in derivations/sD_certificate.py
+Each inequality below is a statement with checked steps in derivations/sD_fast_certificate.py
 (``attngrad check`` runs them); the names follow Section D (f, h, c, q, r, p).
 
 Lemma D.8 (ours), the relative error of f~. On the scores' interval [lo, hi]
@@ -14,35 +14,43 @@ f~ = diag(alpha~)^{-1} U' satisfies |f~_ij - f_ij| <= eta f_ij with
 
 (a relative error delta on every entry of exp gives about 2 delta on f: the normalisation).
 
-Lemma D.9 (ours), per-row errors. For a column group w of the query pass (w = h, |h|, ...),
-the computed (f~ w)^c_i = T^c_i / alpha~_i differs from (f~ w)_i by at most
+Lemma D.9 (ours), per-row errors. For a column group w of a query pass (w = h, |h|, ...), the
+computed (f~ w)^c_i = T^c_i / alpha~_i differs from (f~ w)_i by at most
 
     xi_i = gamma_{Nn+k+2} P_absF (sum_j |w_j|) / alpha~_i  (+ underflow),
 
-the size of the actual operands (sum_j |w_j|), not n max |w|. With beta >= |h^c - h| and the
-f~-weighted sums turned into bounds on f-weighted sums (f <= f~ / (1 - eta)):
-    |c~ - c|_im <= Dc_im = xi_im + u'|c~_im| + eta (f|h|)_im + beta_m,
-    |r~ - r|_i  <= rho_i = gamma_d sum_m |(f~h)_im c~_im| + sum_m Dfh_im |c~_im|
-                           + sum_m ((f|h|)_im + beta_m) Dc_im,     Dfh = Dc - u'|c~|.
+the size of the actual operands (sum_j |w_j|), not n max |w|. The f-weighted sums the bound
+needs (f|h|, f (h o h), f (||h|| o |A2|), f|A2|, f ||h||^2, f (A2 o A2); f|A3|, f A3, f (A3 o A3);
+f|V|, f (V o V)) come from one pass at a low degree (sampled polynomial error <= 1e-3, its own
+eta_c): sum_j f_ij w_j <= ((f~_c w)_i + xi_i) / (1 - eta_c) for w >= 0, since f <= f~ / (1 - eta).
+The rows of f~ - f nearly sum to 0 (|sum_j (f~ - f)_ij| <= xi1_i, the rounding of alpha~), so
+|((f~ - f) w)_i| <= min(eta f|w|, eta sd_f(w)_i + |mu_i| xi1_i) for any mu with |f w - mu| <= D
+(sd_f(w)^2 <= f(w^2) - mu^2 + 2 |mu| D): a constant part of w cancels. With beta >= |h^c - h|:
+    |(f~h)~ - f h| <= Dfh = xi + min(eta f|h|, eta sd_f(h) + |m~| xi1) + beta,
+    |c~ - c| <= Dc = Dfh + u'|c~|,
+    |r~ - r| <= rho = tau + sum_m Dfh_m |c~_m| + sum_m ((f|h|)_m + beta_m) Dc_m,
+tau >= the rounding of r~ = <(f~h)~, c~>.
 
-Theorem D.10 (ours), dL/dX. With q_ij = <c_i, h_j> and p = f o (q - r 1^T),
-    |p~' - p|_ij <= f_ij (a_i ||h_j|| + b_i),  a_i = eta ||c~_i|| + ||Dc_i||,
-                                        b_i = eta |r~_i| + sum_m (|c~_im| + Dc_im) beta_m + rho_i,
-a non-negative matrix with f's low-rank structure, so its contraction with |A1| and |A2| costs
-O(n k1 d) like the gradient itself:
-    |g~' - g|_ab <= s sum_i |A1_ia| (a_i (f ||h|| o |A2|)_ib + b_i (f |A2|)_ib).
-The rounding of the final contractions is bounded by the sums that occur:
+Theorem D.10 (ours), dL/dX. With q_ij = <c_i, h_j>, p = f o (q - r 1^T), p~' the same with f~
+and the computed c~, r~ (exact arithmetic), and m~ = (f~h)~:
+    |p~' - p|_ij <= f_ij (a_i ||h_j|| + b_i),          a_i = eta ||c~_i|| + ||Dc_i||,
+                                                   b_i = eta |r~_i| + sum_m (|c~| + Dc)_im beta_m + rho_i,
+    |p~' - p|_ij <= f_ij (a_i ||h_j - m~_i|| + b2_i),  b2_i = (1 + eta) tau_i
+                                                          + sum_m (|c~| + Dc)_im (beta_m + Dfh_im),
+(the second as q~ - r~ = <c~, h_j - m~> - tau: centred, small on nearly one-hot rows), non-
+negative matrices with f's low-rank structure, so their contractions with |A1| and |A2| cost
+O(n k1 d) like the gradient itself (Cauchy-Schwarz in j for the centred one):
+    |g~' - g|_ab <= s sum_i |A1_ia| min(a_i (f (||h|| o |A2|))_ib + b_i (f|A2|)_ib,
+                                        a_i sqrt(Vn_i) sqrt(f A2^2)_ib + b2_i (f|A2|)_ib),
+Vn_i >= sum_j f_ij ||h_j - m~_i||^2. The rounding of the final contractions is bounded by the
+sums that occur:
     gamma_N1 P_absF s (|A1|^T (|c~| / alpha~)) (sum_j |h_j| |A2_j|^T)
   + gamma_N2 P_absF s (|A1|^T (|r~| / alpha~)) (sum_j |A2_j|) + gamma_3 s (|G1| + |G2|).
 
-Lemma D.11 (ours), dL/dY = A3^T f^T c: |g~_Y' - g_Y|_lm <= sum_i (f|A3|)_il (eta |c~_im| + Dc_im)
-plus gamma_NY P_absF (sum_j |A3_jl|) sum_i |c~_im| / alpha~_i.
+Lemma D.11 (ours), dL/dY = A3^T f^T c: |g~_Y' - g_Y|_lm <= sum_i E_il |c~_im| + (f|A3|)_il Dc_im,
+E >= |(f~ - f) A3| as above, plus gamma_NY P_absF (sum_j |A3_jl|) sum_i |c~_im| / alpha~_i.
 
-Lemma D.12 (ours), the forward pass: |T~ - f V|_im <= xi^V_im + eta (f|V|)_im.
-
-The f-weighted sums (f|h|, f ||h|| o |A2|, f|A2|, f|A3|, f|V|) are computed by the same
-low-rank products as the result (extra columns of the same passes), so the bound costs
-O(n k1 d) more, not a higher degree.
+Lemma D.12 (ours), the forward pass: |T~ - f V|_im <= xi^V_im + |((f~ - f) V)_im|.
 """
 from __future__ import annotations
 
