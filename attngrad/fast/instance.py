@@ -138,6 +138,15 @@ class Instance:
     xb: object = np
 
 
+def _arithmetic(ns, s_val, what):
+    """(u, omega, omega's exponent, the bound's array module, |s|) of the namespace, with |s|
+    range-checked."""
+    s = abs(float(s_val))
+    check_range(what, {"scale": s})
+    om, oe = omega_of(ns)
+    return u_of(ns), om, oe, bound_xp(ns), s
+
+
 def _signed(ns, a, name, what, xb):
     """a in float64 (range-checked): its magnitudes are what the bound may hold."""
     a64 = to64(ns, a, name, what)
@@ -157,12 +166,8 @@ def gradient_instance(ns, A1, A2, A3, E, X, Y, s_val, Qc, hc, what, Kc):
     """The :class:`Instance` of (A1, A2, A3, E, X, Y) with the computed queries Qc = fl(s A1 X),
     values hc = fl(A3 Y) and centred keys Kc (:func:`centre_keys`) the algorithm uses; refuses
     magnitudes the float64 bound cannot hold (:func:`attngrad.fast.rounding.check_range`)."""
-    u = u_of(ns)
-    om, oe = omega_of(ns)
+    u, om, oe, xb, s = _arithmetic(ns, s_val, what)
     n, d = A1.shape
-    xb = bound_xp(ns)
-    s = abs(float(s_val))
-    check_range(what, {"scale": s})
     a1, k64, xabs, yabs, a3 = (abs(_signed(ns, v, k, what, xb)) if k != "A2" else
                                _signed(ns, v, k, what, xb) for k, v in
                                (("A1", A1), ("A2", A2), ("X", X), ("Y", Y), ("A3", A3)))
@@ -207,12 +212,9 @@ class AttentionInstance:
 
 
 def attention_instance(ns, Q, K, V, s_val, Qc, what, Kc):
-    u = u_of(ns)
-    om, oe = omega_of(ns)
+    """The :class:`AttentionInstance` of (Q, K, V) with Qc = fl(s Q) and centred keys Kc."""
+    u, om, oe, xb, s = _arithmetic(ns, s_val, what)
     n, d = Q.shape
-    xb = bound_xp(ns)
-    s = abs(float(s_val))
-    check_range(what, {"scale": s})
     qraw, _, v64 = (_signed(ns, a, name, what, xb) for name, a in (("Q", Q), ("K", K), ("V", V)))
     q64 = _signed(ns, Qc, "Q * scale", what, xb)
     sc = query_scores(xb, q64, _signed(ns, Kc, "K - kappa", what, xb), abs(qraw), None, s, d, u,
