@@ -1,10 +1,17 @@
 """Shared pytest options: --runslow enables tests marked slow; tests marked gpu are skipped
-unless CuPy imports and sees a CUDA device."""
+unless CuPy imports and sees a CUDA device. The Python examples of README.md are collected as
+tests (sybil: a ```python block runs as a script, one with >>> lines as a doctest; the blocks
+of the file share one namespace, in order)."""
 import os
 
 import pytest
+from sybil import Sybil
+from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
 
 from attngrad.machine import gpu_unavailable
+
+pytest_collect_file = Sybil(parsers=[PythonCodeBlockParser(), SkipParser()],
+                            patterns=["README.md"]).pytest()
 
 
 def pytest_addoption(parser):

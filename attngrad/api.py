@@ -7,6 +7,8 @@ paper use ``scale=1``.
 """
 from __future__ import annotations
 
+import inspect
+
 from . import blocked as B
 from . import formulas as F
 from . import validate
@@ -18,6 +20,17 @@ def _finite(ns, what, out):
             f"{what}: the result overflowed in {ns.name} {ns.dtype} (inputs too large for "
             "this dtype); use float64 or mpmath object arrays")
     return out
+
+
+def _fast_options(caller, fn, options, handled):
+    """TypeError naming ``caller(method='fast')`` for a keyword the fast method does not take
+    (its keyword-only parameters, less those ``caller`` passes itself), before dispatch."""
+    accepted = {name for name, prm in inspect.signature(fn).parameters.items()
+                if prm.kind is prm.KEYWORD_ONLY} - set(handled)
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise TypeError(f"{caller}(method='fast'): unexpected keyword(s) {unknown}; "
+                        f"its options are {sorted(accepted)}")
 
 
 def _forward_f(A1, A2, X, scale):
@@ -123,6 +136,7 @@ def attention(Q, K, V, *, scale=None, block=None, method="exact", **options):
         _fast_options("attention", options)
         from .fast import attention_fast  # AS23 via Lemma D.1
 
+        _fast_options("attention", attention_fast, options, ("scale", "block"))
         return attention_fast(Q, K, V, scale=scale, **options)
     if options:
         raise TypeError(f"attention: unexpected keyword(s) {sorted(options)} for method={method!r}")
@@ -169,6 +183,7 @@ def gradient(A1, A2, A3, E, X, Y, *, wrt="X", method="exact", scale=None, block=
         _fast_options("gradient", options)
         from .fast import gradient_fast  # Section D
 
+        _fast_options("gradient", gradient_fast, options, ("wrt", "scale", "block"))
         return gradient_fast(A1, A2, A3, E, X, Y, wrt=wrt, scale=scale, **options)
     if options:
         raise TypeError(f"gradient: unexpected keyword(s) {sorted(options)} for method={method!r}")

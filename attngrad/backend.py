@@ -15,6 +15,9 @@ Systems:
   ``mpmath.mpf``; arithmetic runs at the current ``mpmath.mp`` precision.
 * ``cupy``   -- CuPy float32 / float64 arrays; results stay on the device.
   CuPy is imported lazily, only when a CuPy array is seen.
+* ``arb``    -- numpy ``dtype=object`` arrays of ``flint.arb`` balls (attngrad/ball.py):
+  every result is a ball that contains the exact value. python-flint is imported lazily,
+  only when a ball is seen.
 """
 from __future__ import annotations
 
@@ -52,6 +55,27 @@ class Namespace:
     def abs(self, a):
         return self.xp.abs(a)
 
+    # tanh, erf, log, sqrt and pi serve the multi-layer model (activations, cross-entropy)
+    def tanh(self, a):
+        raise NotImplementedError
+
+    def erf(self, a):
+        raise NotImplementedError
+
+    def log(self, a):
+        raise NotImplementedError
+
+    def sqrt(self, a):
+        raise NotImplementedError
+
+    def pi(self):
+        """The constant pi in this system."""
+        raise NotImplementedError
+
+    def row_argmax(self, a):
+        """The column of each row's largest entry (an integer array on a's device)."""
+        return self.xp.argmax(a, axis=1)
+
     def isfinite_all(self, a) -> bool:
         raise NotImplementedError
 
@@ -86,6 +110,23 @@ class NumpyNamespace(Namespace):
         with np.errstate(over="ignore"):
             return np.exp(a)
 
+    def tanh(self, a):
+        return np.tanh(a)
+
+    def erf(self, a):
+        from scipy.special import erf  # lazy: only the GELU activation needs it
+
+        return erf(a)
+
+    def log(self, a):
+        return np.log(a)
+
+    def sqrt(self, a):
+        return np.sqrt(a)
+
+    def pi(self):
+        return self.dtype.type(np.pi)
+
     def isfinite_all(self, a) -> bool:
         return bool(np.all(np.isfinite(a)))
 
@@ -108,6 +149,8 @@ class MpmathNamespace(Namespace):
     def __init__(self, dtype=np.dtype(object)):
         super().__init__(dtype)
         self._exp = np.frompyfunc(mpmath.exp, 1, 1)
+        self._fn = {name: np.frompyfunc(getattr(mpmath, name), 1, 1)
+                    for name in ("tanh", "erf", "log", "sqrt")}
         self._abs = np.frompyfunc(abs, 1, 1)
         self._isfinite = np.frompyfunc(mpmath.isfinite, 1, 1)
         self._float = np.frompyfunc(float, 1, 1)
@@ -127,6 +170,21 @@ class MpmathNamespace(Namespace):
 
     def exp(self, a):
         return np.asarray(self._exp(a), dtype=object)
+
+    def tanh(self, a):
+        return np.asarray(self._fn["tanh"](a), dtype=object)
+
+    def erf(self, a):
+        return np.asarray(self._fn["erf"](a), dtype=object)
+
+    def log(self, a):
+        return np.asarray(self._fn["log"](a), dtype=object)
+
+    def sqrt(self, a):
+        return np.asarray(self._fn["sqrt"](a), dtype=object)
+
+    def pi(self):
+        return +mpmath.pi
 
     def abs(self, a):
         return np.asarray(self._abs(a), dtype=object)
@@ -186,6 +244,20 @@ class CupyNamespace(NumpyNamespace):
     def exp(self, a):
         return self.xp.exp(a)
 
+    def tanh(self, a):
+        return self.xp.tanh(a)
+
+    def erf(self, a):
+        from cupyx.scipy.special import erf  # CuPy's own kernel
+
+        return erf(a)
+
+    def log(self, a):
+        return self.xp.log(a)
+
+    def sqrt(self, a):
+        return self.xp.sqrt(a)
+
     def isfinite_all(self, a) -> bool:
         return bool(self.xp.all(self.xp.isfinite(a)))
 
@@ -203,6 +275,10 @@ def _is_cupy(a) -> bool:
     return type(a).__module__.split(".")[0] == "cupy"
 
 
+def _is_arb_type(t) -> bool:
+    return t.__name__ == "arb" and t.__module__.split(".")[0] == "flint"
+
+
 def _system_of(name: str, a):
     """(system, dtype) of one argument, or TypeError naming the argument."""
     if _is_cupy(a):
@@ -210,16 +286,22 @@ def _system_of(name: str, a):
             raise TypeError(f"{name}: unsupported CuPy dtype {a.dtype}; use float32 or float64")
         return "cupy", a.dtype
     if isinstance(a, (list, tuple)):
-        a = np.asarray(a)
+        try:
+            a = np.asarray(a)
+        except ValueError:  # numpy's words ("inhomogeneous shape") do not name the argument
+            raise ValueError(f"{name}: the nested lists are ragged (rows of different lengths); "
+                             "expected a rectangular matrix") from None
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name}: expected a numpy or CuPy array, got {type(a).__name__}")
     if a.dtype == object:
         kinds = {type(x) for x in a.ravel().tolist()}
+        if kinds and all(_is_arb_type(k) for k in kinds):
+            return "arb", np.dtype(object)
         if kinds and kinds != {mpmath.mpf}:
             bad = sorted(k.__name__ for k in kinds - {mpmath.mpf})
             raise TypeError(
-                f"{name}: object arrays must hold only mpmath.mpf (found {', '.join(bad)}); "
-                "convert with attngrad.to_mpmath")
+                f"{name}: object arrays must hold only mpmath.mpf, or only flint.arb balls "
+                f"(found {', '.join(bad)}); convert with attngrad.to_mpmath or attngrad.to_ball")
         return "mpmath", np.dtype(object)
     if a.dtype in _FLOAT_DTYPES:
         return "numpy", a.dtype
@@ -242,10 +324,15 @@ def get_namespace(**named_arrays) -> Namespace:
     if len(kinds) > 1:
         desc = ", ".join(f"{n}={s}" for n, (s, _) in systems.items())
         raise TypeError(f"arguments mix number systems ({desc}); pass all of them as one "
-                        "kind (numpy float, mpmath object arrays, or CuPy)")
+                        "kind (numpy float, mpmath object arrays, flint.arb object arrays, "
+                        "or CuPy)")
     kind = kinds.pop()
     if kind == "mpmath":
         return MpmathNamespace()
+    if kind == "arb":
+        from .ball import BallNamespace
+
+        return BallNamespace()
     dtype = np.result_type(*[d for _, d in systems.values()])
     if kind == "cupy":
         return CupyNamespace(dtype)

@@ -169,6 +169,11 @@ def _limit_threads(threads):
 
 
 def main_args(args) -> int:
+    from .cliutil import output_file
+
+    for flag, path in (("--out-json", args.out_json), ("--out-md", args.out_md)):
+        if path:  # checked before the run, which takes minutes
+            output_file(path, flag)
     threads, ctx = _limit_threads(args.threads)
     info = machine_info(threads)
     ns_exp = list(range(args.log2_min, args.log2_max + 1))
@@ -226,7 +231,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m attngrad.bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(ap)
-    return main_args(ap.parse_args(argv))
+    from .cliutil import run
+
+    return run("bench", main_args, ap.parse_args(argv))
 
 
 if __name__ == "__main__":

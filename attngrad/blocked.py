@@ -44,8 +44,8 @@ from . import validate
 #: numpy: 2^20 (8 MiB in float64: the fused blocks keep two tiles, and smaller tiles stay in
 #: cache; measured on 2 cores, n = 2^14, d = 8: 2^20 took 0.8 of the time of 2^22);
 #: CuPy: 2^26 (512 MiB in float64, so several live temporaries fit a 16 GiB GPU);
-#: mpmath: 2^18 (an mpf is ~100 bytes).
-AUTO_TILE_ELEMENTS = {"numpy": 2 ** 20, "cupy": 2 ** 26, "mpmath": 2 ** 18}
+#: mpmath and arb: 2^18 (an mpf or a ball is ~100 bytes).
+AUTO_TILE_ELEMENTS = {"numpy": 2 ** 20, "cupy": 2 ** 26, "mpmath": 2 ** 18, "arb": 2 ** 18}
 
 
 def auto_block(ns, n: int) -> int:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib
 import operator
+import os
+import sys
 from collections import Counter
 
 from .backend import get_namespace
@@ -92,14 +94,26 @@ def integer(name, value, *, minimum=1, maximum=None, maximum_name=None):
 
 def load_callable(argname, spec, hint=""):
     """The callable named by ``spec`` = "module:function" (dotted attributes allowed);
-    ValueError/TypeError naming ``argname`` (``hint`` is added to the message on a bad form)."""
+    ValueError/TypeError naming ``argname`` (``hint`` is added to the message on a bad form).
+
+    The one rule for every plug-in (``decide --oracle``, ``stress --methods``, the stress
+    harness): the module is imported as a script run in the current directory would import
+    it, the current directory first, then the installed packages. (``python -m`` puts the
+    current directory on sys.path, the ``attngrad`` console script does not.)
+    """
     module, sep, attr = spec.partition(":")
     if not sep or not module or not attr:
         raise ValueError(f"{argname}: expected module:function, got {spec!r}{hint}")
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, "")
     try:
         obj = importlib.import_module(module)
     except ImportError as exc:
-        raise ValueError(f"{argname}: cannot import module {module!r} of {spec!r}: {exc}") from exc
+        raise ValueError(f"{argname}: cannot import module {module!r} of {spec!r} (looked in "
+                         f"the current directory, then the installed packages): {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - the module's own code failed (SyntaxError, ...)
+        raise ValueError(f"{argname}: importing module {module!r} of {spec!r} raised "
+                         f"{type(exc).__name__}: {exc}") from exc
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise ValueError(f"{argname}: module {module!r} has no attribute {attr!r}")

@@ -12,6 +12,8 @@ method         comparison
 ``mpmath``     max |lhs - rhs| <= tol * max(1, |rhs|), tol = 10^-(dps-10)
 ``float64``    as mpmath, with a tolerance the step states (a same-precision baseline)
 ``interval``   mpmath.iv: "<=" holds iff sup(lhs) <= inf(rhs); "==" iff they overlap
+``ball``       Arb balls (python-flint): "<=" holds iff lhs - rhs <= 0 is certain; "==" iff
+               the certified max |lhs - rhs| <= tol * max(1, |rhs|) (tol 2^-(prec-30) if None)
 ``gpu``        as float64 on CuPy results; skipped when no GPU is present
 =============  ==============================================================
 
@@ -19,16 +21,23 @@ A step's ``compute`` returns ``(lhs, rhs)`` or a list of ``(label, lhs, rhs)``
 cases; the step holds iff every case holds, and the first failing case is kept
 as the counterexample.
 
+A step's ``basis`` says what its holding is worth: ``checked`` (the default: its two
+sides are computed independently, so it could fail), ``by construction`` (it holds
+because of how its objects were built, e.g. the rank of a factor that was built with
+that many columns: it is run, but is no evidence) or ``cited`` (a result the paper
+cites and that is not re-proved here: not run). derivations/independence.py flags a
+checked step whose two sides are the same object or the same expression.
+
 Errata: an :class:`Erratum` names the printed step it refutes. A statement is
 
-* ``verified``  if every printed step holds and no erratum is recorded;
-* ``corrected`` if the printed steps fail exactly at the steps its errata name
-  and every step of the corrected chain holds;
-* ``failed``    otherwise (an unexpected failing step, or an erratum whose
-  printed step holds after all).
-
-So breaking any one step on purpose (``mutate=`` in :meth:`Statement.run`)
-turns exactly that statement to ``failed`` and names the step.
+* ``failed``    if a printed step fails that no erratum names, an erratum's printed
+  step holds after all, or a step of the corrected chain fails; otherwise
+* ``partly established`` if the statement lists ``gaps`` (what the checks do not
+  establish, each said in the note);
+* ``cited``     if it rests on a cited step;
+* ``corrected`` if the printed steps fail exactly at the steps its errata name;
+* ``by construction`` if no checked step holds, only steps by construction;
+* ``verified``  otherwise: every printed step holds, and at least one is checked.
 """
 from __future__ import annotations
 
@@ -41,8 +50,10 @@ import mpmath
 import numpy as np
 import sympy
 
-METHODS = ("symbolic", "exact", "mpmath", "float64", "interval", "gpu")
+METHODS = ("symbolic", "exact", "mpmath", "float64", "interval", "ball", "gpu")
 RELATIONS = ("==", "<=")
+BASES = ("checked", "by construction", "cited")
+STATUSES = ("verified", "corrected", "partly established", "cited", "by construction", "failed")
 
 
 class Skip(Exception):
@@ -56,17 +67,19 @@ class Step:
     name:    unique within the statement ("step 2", "Part 5")
     text:    what the paper says justifies it ("follows from Fact A.1")
     method:  one of METHODS
-    compute: () -> (lhs, rhs) or [(label, lhs, rhs), ...]
+    compute: () -> (lhs, rhs) or [(label, lhs, rhs), ...]; None for a cited step
     relation: "==" or "<="
     tol:     tolerance for float64 / gpu steps (relative); mpmath uses 10^-(dps-10) if None
+    basis:   one of BASES (see the module docstring)
     """
 
     name: str
     text: str
     method: str
-    compute: Callable[[], Any]
+    compute: Callable[[], Any] | None
     relation: str = "=="
     tol: float | None = None
+    basis: str = "checked"
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -75,6 +88,11 @@ class Step:
             raise ValueError(f"step {self.name!r}: relation must be one of {RELATIONS}")
         if self.method in ("float64", "gpu") and self.tol is None:
             raise ValueError(f"step {self.name!r}: float64/gpu steps must state tol")
+        if self.basis not in BASES:
+            raise ValueError(f"step {self.name!r}: basis must be one of {BASES}")
+        if (self.compute is None) != (self.basis == "cited"):
+            raise ValueError(f"step {self.name!r}: a cited step has no compute, every other "
+                             "step has one")
 
 
 @dataclass
@@ -100,10 +118,23 @@ class StepResult:
     name: str
     text: str
     method: str
-    ok: bool | None  # None: skipped
+    ok: bool | None  # None: skipped, or cited
     error: float | None
     detail: str
     seconds: float
+    basis: str = "checked"
+
+    @property
+    def status(self) -> str:
+        if self.ok is None:
+            return "cited" if self.basis == "cited" else "skipped"
+        if not self.ok:
+            return "failed"
+        return "by construction" if self.basis == "by construction" else "verified"
+
+    def as_dict(self, chain: str, refuted: bool = False):
+        return {"chain": chain, "name": self.name, "method": self.method, "basis": self.basis,
+                "status": "refuted (erratum)" if refuted and self.ok is False else self.status}
 
 
 @dataclass
@@ -115,16 +146,20 @@ class Result:
     note: str
     printed: list
     corrected: list
+    refuted: frozenset = frozenset()  # printed steps named by errata
 
     def as_dict(self):
+        steps = ([s.as_dict("printed", s.name in self.refuted) for s in self.printed]
+                 + [s.as_dict("corrected") for s in self.corrected])
         return {"id": self.id, "status": self.status, "methods": self.methods,
-                "max_error": self.max_error, "note": self.note}
+                "max_error": self.max_error, "note": self.note, "steps": steps}
 
     def report(self):
         lines = [f"{self.id}: {self.status} -- {self.note}"]
         for title, chain in (("printed", self.printed), ("corrected", self.corrected)):
             for s in chain:
-                mark = {True: "ok  ", False: "FAIL", None: "skip"}[s.ok]
+                mark = {"verified": "ok  ", "failed": "FAIL", "skipped": "skip", "cited": "cite",
+                        "by construction": "bc  "}[s.status]
                 lines.append(f"  [{title}] {mark} {s.name} ({s.method}): {s.text}"
                              + (f" | error {s.error:.3g}" if s.error is not None else "")
                              + (f" | {s.detail}" if s.detail else ""))
@@ -143,6 +178,8 @@ class Statement:
     errata: list = field(default_factory=list)
     slow: bool = False
     dps: int = 50
+    gaps: list = field(default_factory=list)  # what the checks do not establish
+    paper: str = "AS24"   # "AS24" (Alman & Song) or "LSS24" (Liang, Sha, Shi, Song, Zhou)
 
     def __post_init__(self):
         for chain in (self.steps, self.corrected):
@@ -156,10 +193,9 @@ class Statement:
         if self.errata and not self.corrected:
             raise ValueError(f"{self.id}: an erratum needs a corrected chain to verify")
 
-    def run(self, *, mutate: str | None = None, gpu: bool = True) -> Result:
-        """Check every step. ``mutate`` breaks the named step's relation on purpose
-        (prefix "corrected:" to target the corrected chain)."""
-        return self.judge(self.evaluate(gpu=gpu), mutate=mutate)
+    def run(self, *, gpu: bool = True) -> Result:
+        """Check every step."""
+        return self.judge(self.evaluate(gpu=gpu))
 
     def evaluate(self, *, gpu: bool = True):
         """Compute both sides of every step once (the expensive part)."""
@@ -167,25 +203,52 @@ class Statement:
             return ([_compute(s, gpu) for s in self.steps],
                     [_compute(s, gpu) for s in self.corrected])
 
-    def judge(self, evaluated, *, mutate: str | None = None) -> Result:
-        """Compare the computed sides; ``mutate`` as in :meth:`run`."""
+    def judge(self, evaluated) -> Result:
+        """Compare the computed sides."""
         printed_out, corrected_out = evaluated
         with mpmath.workdps(self.dps):
-            printed = [_assess(s, o, mutate == s.name)
-                       for s, o in zip(self.steps, printed_out)]
-            corrected = [_assess(s, o, mutate == f"corrected:{s.name}")
-                         for s, o in zip(self.corrected, corrected_out)]
+            printed = [_assess(s, o) for s, o in zip(self.steps, printed_out)]
+            corrected = [_assess(s, o) for s, o in zip(self.corrected, corrected_out)]
         return _judge(self, printed, corrected)
+
+
+def passing_status(st: Statement) -> str:
+    """The status ``st`` gets when its check passes, read off its structure (gaps, cited steps,
+    errata, step bases) without running it; proofs_check tests that the run agrees."""
+    if st.gaps:
+        return "partly established"
+    expected = {e.step for e in st.errata}
+    steps = [s for s in st.steps if s.name not in expected] + list(st.corrected)
+    if any(s.basis == "cited" for s in steps):
+        return "cited"
+    if expected:
+        return "corrected"
+    if not any(s.basis == "checked" for s in steps):
+        return "by construction"
+    return "verified"
+
+
+def _status(st: Statement, printed, corrected, expected) -> str:
+    failed = {r.name for r in printed if r.ok is False}
+    if failed != expected or any(r.ok is False for r in corrected):
+        return "failed"
+    if st.gaps:
+        return "partly established"
+    steps = [r for r in printed if r.name not in expected] + list(corrected)
+    if any(r.basis == "cited" for r in steps):
+        return "cited"
+    if expected:
+        return "corrected"
+    if not any(r.ok and r.basis == "checked" for r in steps):
+        return "by construction"
+    return "verified"
 
 
 def _judge(st: Statement, printed, corrected) -> Result:
     failed = {r.name for r in printed if r.ok is False}
     expected = {e.step for e in st.errata}
     corr_failed = [r.name for r in corrected if r.ok is False]
-    if failed == expected and not corr_failed:
-        status = "corrected" if expected else "verified"
-    else:
-        status = "failed"
+    status = _status(st, printed, corrected, expected)
     notes = []
     if failed - expected:
         notes.append("printed step(s) fail: " + ", ".join(sorted(failed - expected)))
@@ -194,25 +257,37 @@ def _judge(st: Statement, printed, corrected) -> Result:
                      + ", ".join(sorted(expected - failed)))
     if corr_failed:
         notes.append("corrected step(s) fail: " + ", ".join(corr_failed))
-    if status == "corrected":
-        notes.append("printed fails at " + ", ".join(sorted(expected))
-                     + "; corrected chain holds (see errata)")
-    if status == "verified":
-        notes.append(f"{len(printed)} step(s) hold")
     counted = [r for r in printed if r.name not in expected] + list(corrected)
+    if status != "failed":
+        if expected:
+            notes.append("printed fails at " + ", ".join(sorted(expected))
+                         + "; corrected chain holds (see errata)")
+        checked = sum(bool(r.ok) and r.basis == "checked" for r in counted)
+        built = [r.name for r in counted if r.ok and r.basis == "by construction"]
+        notes.append(f"{checked} checked step(s) hold")
+        if built:
+            notes.append(f"{len(built)} hold by construction, not counted as evidence: "
+                         + ", ".join(built))
+        cited = [r.text for r in counted if r.basis == "cited"]
+        if cited:
+            notes.append("rests on, not re-proved here: " + "; ".join(cited))
+        if st.gaps:
+            notes.append("not established: " + "; ".join(st.gaps))
     ran = [r for r in counted if r.ok is not None]
-    skipped = [r.name for r in counted if r.ok is None]
+    skipped = [r.name for r in counted if r.ok is None and r.basis != "cited"]
     if skipped:
         notes.append("skipped: " + ", ".join(skipped))
     methods = sorted({r.method for r in ran}, key=METHODS.index)
     errs = [r.error for r in ran if r.error is not None]
     return Result(st.id, status, methods, max(errs) if errs else None,
-                  "; ".join(notes), printed, corrected)
+                  "; ".join(notes), printed, corrected, frozenset(expected))
 
 
 def _compute(step: Step, gpu: bool):
-    """(kind, payload, seconds): kind is "ok", "skip" or "error"."""
+    """(kind, payload, seconds): kind is "ok", "skip", "cited" or "error"."""
     t0 = time.perf_counter()
+    if step.basis == "cited":
+        return "cited", "cited, not re-proved here", 0.0
     if step.method == "gpu" and not gpu:
         return "skip", "gpu disabled", 0.0
     try:
@@ -225,18 +300,22 @@ def _compute(step: Step, gpu: bool):
     return "ok", out, time.perf_counter() - t0
 
 
-def _assess(step: Step, computed, mutate: bool) -> StepResult:
+def cases_of(out):
+    """The (label, lhs, rhs) cases of a step's computed output."""
+    return out if isinstance(out, list) else [("", out[0], out[1])]
+
+
+def _assess(step: Step, computed) -> StepResult:
     kind, out, seconds = computed
     if kind != "ok":
-        return StepResult(step.name, step.text, step.method, None if kind == "skip" else False,
-                          None, out, seconds)
-    cases = out if isinstance(out, list) else [("", out[0], out[1])]
+        ok = False if kind == "error" else None
+        return StepResult(step.name, step.text, step.method, ok, None, out, seconds, step.basis)
+    cases = cases_of(out)
     if not cases:  # a step that compares nothing must not pass
-        return StepResult(step.name, step.text, step.method, False, None, "no cases", seconds)
+        return StepResult(step.name, step.text, step.method, False, None, "no cases", seconds,
+                          step.basis)
     worst, detail, ok = None, "", True
     for label, lhs, rhs in cases:
-        if mutate:
-            rhs = _mutate(step, lhs, rhs)
         good, err, why = compare(step, lhs, rhs)
         if err is not None:
             worst = err if worst is None else max(worst, err)
@@ -245,7 +324,7 @@ def _assess(step: Step, computed, mutate: bool) -> StepResult:
             detail = (f"case {label}: " if label else "") + why
     if ok:
         detail = f"{len(cases)} case(s)"
-    return StepResult(step.name, step.text, step.method, ok, worst, detail, seconds)
+    return StepResult(step.name, step.text, step.method, ok, worst, detail, seconds, step.basis)
 
 
 # ---------------------------------------------------------------------------
@@ -316,6 +395,8 @@ def compare(step: Step, lhs, rhs):
             if not holds:
                 return False, None, f"entry {i}: {a} {step.relation} {b} not certified"
         return True, 0.0, ""
+    if m == "ball":
+        return _compare_balls(step, L, R)
     # numeric: mpmath, float64, gpu
     if m == "mpmath":
         tol = mpmath.mpf(10) ** (-(mpmath.mp.dps - 10)) if step.tol is None else step.tol
@@ -340,50 +421,53 @@ def compare(step: Step, lhs, rhs):
     return bool(holds), float(err), ("" if holds else why)
 
 
-def _mutate(step: Step, lhs, rhs):
-    """A deliberately broken rhs: the relation must then fail."""
-    if type(lhs).__module__.split(".")[0] == "cupy":
-        lhs, rhs = lhs.get(), rhs.get()
-    if step.relation == "<=":
-        # push rhs below lhs everywhere
-        if step.method == "symbolic":
-            return _map(lhs, lambda a: a - 1 - abs(a))
-        if step.method == "interval":
-            return _map(lhs, lambda a: mpmath.iv.mpf(a).a - 1 - abs(mpmath.iv.mpf(a).a))
-        return _map(lhs, lambda a: a - 1 - abs(a))
-    if step.method == "symbolic":
-        z = sympy.Symbol("broken_on_purpose")
-        return _map_first(rhs, lambda b: b + z)
-    if step.method == "exact":
-        return _map_first(rhs, lambda b: b + 1)
-    if step.method == "interval":
-        return _map_first(rhs, lambda b: mpmath.iv.mpf(b) + 1)
-    return _map_first(rhs, lambda b: b + (abs(b) + 1) * 1e-6)
+def _ball(x):
+    """x as an Arb ball that contains it (exact for ints, floats, mpf, rationals)."""
+    from fractions import Fraction
+
+    import flint
+
+    if isinstance(x, flint.arb):
+        return x
+    if isinstance(x, (bool, np.bool_)):
+        raise TypeError("a bool in a ball step")
+    if isinstance(x, (int, np.integer, sympy.Integer)):
+        return flint.arb(int(x))
+    if isinstance(x, (float, np.floating)):
+        return flint.arb(float(x))
+    if isinstance(x, Fraction):
+        return flint.arb(flint.fmpq(x.numerator, x.denominator))
+    if isinstance(x, sympy.Rational):
+        return flint.arb(flint.fmpq(int(x.p), int(x.q)))
+    if isinstance(x, mpmath.mpf):
+        from attngrad.ball import mpf_to_arb
+
+        return mpf_to_arb(x)
+    if isinstance(x, mpmath.ctx_iv.ivmpf):
+        return _ball(x.a).union(_ball(x.b))
+    raise TypeError(f"a {type(x).__name__} in a ball step (exact numbers or arb only)")
 
 
-def _map(x, fn):
-    if isinstance(x, sympy.MatrixBase):
-        return x.applyfunc(fn)
-    if isinstance(x, np.ndarray):
-        out = np.empty(x.shape, dtype=object)
-        out.reshape(-1)[:] = [fn(v) for v in x.reshape(-1).tolist()]
-        return out
-    if isinstance(x, (list, tuple)):
-        return type(x)(_map(v, fn) for v in x)
-    return fn(x)
+def _compare_balls(step: Step, L, R):
+    """Certified verdicts: "<=" iff every lhs - rhs <= 0 is certain; "==" iff the upper bound
+    of every |lhs - rhs| is at most tol * max(1, |rhs|)."""
+    import flint
 
-
-def _map_first(x, fn):
-    """Change only the first entry, so a single wrong entry is enough to be caught."""
-    if isinstance(x, sympy.MatrixBase):
-        y = x.copy()
-        y[0] = fn(y[0])
-        return y
-    if isinstance(x, np.ndarray):
-        y = np.array(x, dtype=object).reshape(-1).copy()
-        y[0] = fn(y[0])
-        return y.reshape(x.shape)
-    if isinstance(x, (list, tuple)) and x:
-        return type(x)([_map_first(x[0], fn), *x[1:]])
-    return fn(x)
-
+    prec = max(flint.ctx.prec, mpmath.mp.prec)
+    with flint.ctx.workprec(prec):
+        La, Ra = [_ball(a) for a in L], [_ball(b) for b in R]
+        if not all(v.is_finite() for v in La + Ra):
+            return False, None, "non-finite ball"
+        if step.relation == "<=":
+            diffs = [a - b for a, b in zip(La, Ra)]
+            for i, diff in enumerate(diffs):
+                if not diff <= 0:
+                    return False, None, (f"entry {i}: {La[i].str(10, radius=True)} <= "
+                                         f"{Ra[i].str(10, radius=True)} not certified")
+            return True, 0.0, ""
+        tol = flint.arb(2) ** (30 - prec) if step.tol is None else flint.arb(step.tol)
+        scale = max([abs(b).lower() for b in Ra] + [flint.arb(1)], key=float)  # <= max |rhs|
+        worst = max((abs(a - b).upper() for a, b in zip(La, Ra)), key=float) / scale
+        holds = bool(worst <= tol)
+        err = float(worst.upper())
+        return holds, err, "" if holds else f"certified relative error {err:.3g} > tol {float(tol):.3g}"

@@ -1,12 +1,14 @@
 """One test per statement of the paper: the statement's check must pass.
 
-A statement passes when it is "verified" (every printed step holds) or
-"corrected" (the printed steps fail exactly where its errata say, and the
-corrected chain holds).
+A statement passes unless it is "failed" (derivations/core.py: a printed step fails that no
+erratum names, an erratum's printed step holds, or a corrected step fails).
 """
 import pytest
 
 from derivations import registry
+from derivations.core import passing_status
+
+from .evaluated import evaluated
 
 STATEMENTS = registry.statements()
 
@@ -15,5 +17,8 @@ STATEMENTS = registry.statements()
     "statement",
     [pytest.param(s, id=s.id, marks=[pytest.mark.slow] if s.slow else []) for s in STATEMENTS])
 def test_statement(statement):
-    result = statement.run()
-    assert result.status in ("verified", "corrected"), result.report()
+    result = statement.judge(evaluated(statement.id))
+    assert result.status != "failed", result.report()
+    # the status the README counts (derivations.core.passing_status) is the one the run gives,
+    # unless a GPU step was skipped and left only steps by construction
+    assert result.status == passing_status(statement) or "skipped" in result.note, result.report()

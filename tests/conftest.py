@@ -182,4 +182,11 @@ def cupy_stand_in(monkeypatch):
     the stand-in "device"."""
     mod = _StandInCupy("cupy")
     monkeypatch.setitem(sys.modules, "cupy", mod)
+    # cupyx.scipy.special.erf (the GELU activation): scipy's erf, computed on the device
+    special = types.ModuleType("cupyx.scipy.special")
+    special.erf = _on_device(__import__("scipy.special", fromlist=["erf"]).erf)
+    for name, module in (("cupyx", types.ModuleType("cupyx")),
+                         ("cupyx.scipy", types.ModuleType("cupyx.scipy")),
+                         ("cupyx.scipy.special", special)):
+        monkeypatch.setitem(sys.modules, name, module)
     return mod.asarray

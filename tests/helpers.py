@@ -27,6 +27,18 @@ def shapes(n, d):
     return {"A1": (n, d), "A2": (n, d), "A3": (n, d), "E": (n, d), "X": (d, d), "Y": (d, d)}
 
 
+def peak_bytes(fn):
+    """tracemalloc's peak while ``fn()`` runs (numpy reports its buffers to tracemalloc)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 # --- strategies ---------------------------------------------------------------
 
 ENTRY = st.floats(-2, 2, allow_nan=False, allow_infinity=False, width=64)

@@ -88,6 +88,17 @@ def test_scalars_are_refused(name):
         assert_names(exc, name)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_ragged_nested_lists_name_the_argument(name):
+    r, c = shapes(N, D)[name]
+    ragged = [[0.25] * c for _ in range(r - 1)] + [[0.25] * (c + 1)]
+    for fn in (attngrad.gradient, attngrad.loss):
+        with pytest.raises(ValueError) as exc:
+            fn(*with_arg(name, ragged))
+        assert_names(exc, name)
+        assert "ragged" in str(exc.value)
+
+
 @pytest.mark.parametrize("name,label,fn", CASES, ids=IDS)
 def test_empty_arrays_are_refused(name, label, fn):
     r, c = shapes(N, D)[name]
@@ -281,6 +292,20 @@ def test_unknown_options_of_gradient(method, option):
     with pytest.raises(TypeError) as exc:
         attngrad.gradient(*args(INST), method=method, **{option: 0.1})
     assert_names(exc, option)
+
+
+@pytest.mark.parametrize("label, call", [
+    ("gradient", lambda **kw: attngrad.gradient(*args(INST), method="fast", eps=1e-3, **kw)),
+    ("gradient", lambda **kw: attngrad.gradient(*args(INST), wrt="Y", method="fast", eps=1e-3, **kw)),
+    ("attention", lambda **kw: attngrad.attention(INST["A1"], INST["A2"], INST["A3"],
+                                                  method="fast", eps=1e-3, **kw))])
+def test_unknown_options_of_the_fast_method(label, call):
+    """The public function and method are named, not the internal gradient_fast()."""
+    with pytest.raises(TypeError) as exc:
+        call(bogus=1)
+    assert_names(exc, "bogus")
+    assert str(exc.value).startswith(f"{label}(method='fast'): unexpected keyword(s) ['bogus']")
+    assert "_fast" not in str(exc.value) and "'eps'" in str(exc.value)
 
 
 @pytest.mark.parametrize("label,fn", six_arg_calls()[:7])

@@ -14,7 +14,6 @@
 """
 from __future__ import annotations
 
-import tracemalloc
 
 import mpmath
 import numpy as np
@@ -28,7 +27,8 @@ from attngrad.backend import MpmathNamespace, NumpyNamespace
 
 from .conftest import CupyStandIn
 from .helpers import (ETA32, ETA64, NAMES, U32, U64, all_mpf, args, assert_within,
-                      attention_bound, error_bounds, instance, instances, magnitudes, mp_tol)
+                      attention_bound, error_bounds, instance, instances, magnitudes, mp_tol,
+                      peak_bytes)
 
 BLOCKS = [1, 7, "n", "n+5", (7, 3), (1, 1), (5, "n")]
 
@@ -236,21 +236,12 @@ def test_pairwise_sum():
 
 # --- memory ---------------------------------------------------------------------------------
 
-def _peak(fn):
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_memory_is_o_nd_plus_tile():
     """n = 2^14, d = 8, float64, row blocks of 64: peak <= 8 tiles + 16 n d entries,
     about 2% of the 2 GiB of one n x n matrix."""
     n, d, b = 2 ** 14, 8, 64
     a = args(instance(n, d, seed=11))
-    peak = _peak(lambda: attngrad.gradient(*a, block=b))
+    peak = peak_bytes(lambda: attngrad.gradient(*a, block=b))
     assert peak <= 8 * b * n * 8 + 16 * n * d * 8, peak
     assert peak <= n * n * 8 / 32, peak
 
@@ -262,16 +253,16 @@ def test_memory_of_the_other_functions_of_tiles_and_of_the_auto_block():
     for name, fn in {"loss": lambda: attngrad.loss(*a, block=b),
                      "grad_Y": lambda: attngrad.gradient(*a, wrt="Y", block=b),
                      "attention": lambda: attngrad.attention(a[0], a[1], a[2], block=b)}.items():
-        peak = _peak(fn)
+        peak = peak_bytes(fn)
         assert peak <= 8 * b * n * 8 + 16 * nd, (name, peak)
         assert peak <= full / 16, (name, peak)
     # rows x cols tiles of 128 x 512 entries
     for name, fn in {"grad_X": lambda: attngrad.gradient(*a, block=(128, 512)),
                      "loss": lambda: attngrad.loss(*a, block=(128, 512))}.items():
-        peak = _peak(fn)
+        peak = peak_bytes(fn)
         assert peak <= 8 * 128 * 512 * 8 + 16 * nd, (name, peak)
     # block=None above n = 2048: tiles of AUTO_TILE_ELEMENTS entries
-    peak = _peak(lambda: attngrad.gradient(*a))
+    peak = peak_bytes(lambda: attngrad.gradient(*a))
     assert peak <= 8 * blocked.AUTO_TILE_ELEMENTS["numpy"] * 8 + 16 * nd, peak
     assert peak <= full / 2, peak
 
@@ -280,4 +271,4 @@ def test_memory_measurement_sees_the_unblocked_matrices():
     """Sanity check of the method: one block at n = 2^11 holds n x n matrices."""
     n, d = 2 ** 11, 8
     a = args(instance(n, d, seed=13))
-    assert _peak(lambda: attngrad.gradient(*a, block=n)) >= n * n * 8
+    assert peak_bytes(lambda: attngrad.gradient(*a, block=n)) >= n * n * 8

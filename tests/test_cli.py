@@ -50,16 +50,88 @@ def test_in_process_main(capsys):
     assert json.loads(capsys.readouterr().out)["lemmas"][0]["id"] == "Fact 3.8"
 
 
-def test_every_subcommand_is_registered(capsys):
-    """The README's subcommands: check, errata, stress, generate, decide, bench."""
-    from attngrad import cli
+def test_help_lists_every_subcommand_with_its_purpose_and_the_exit_statuses(capsys):
+    """`attngrad --help`: plain text (no RST markup), a line per subcommand saying what it is
+    for, and the exit statuses of attngrad/cliutil.py."""
+    from attngrad import cli, cliutil
 
     with pytest.raises(SystemExit) as exc:
         cli.main(["--help"])
     assert exc.value.code == 0
     text = capsys.readouterr().out
-    for sub in ("check", "errata", "stress", "generate", "decide", "bench"):
-        assert sub in text, sub
+    assert "`" not in text and "::" not in text
+    lines = text.splitlines()
+    for sub in ("check", "errata", "generate", "decide", "stress", "bench"):
+        line = next((ln for ln in lines if ln.split()[:1] == [sub]), None)
+        assert line is not None and len(line.split()) >= 4, (sub, text)
+    assert "--write FILE" in text
+    for code, what in cliutil.EXIT_CODES:
+        assert f"{code:>3}  {what}" in text
+
+
+def test_errata_help_names_the_file(capsys):
+    from attngrad import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["errata", "--help"])
+    assert "[--write FILE]" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["errata", "--write", "{tmp}/missing/E.md"], "--write"),
+    (["errata", "--write", "{tmp}"], "--write"),
+    (["bench", "--log2-min", "4", "--log2-max", "4", "--out-json", "{tmp}/missing/b.json"],
+     "--out-json"),
+    (["stress", "--out", "{tmp}/a_file", "--n", "8"], "--out"),
+])
+def test_file_errors_are_one_line_with_status_5(tmp_path, capsys, argv, flag):
+    """Output files are checked before any work: one line naming the option, exit status 5."""
+    from attngrad import cli, cliutil
+
+    (tmp_path / "a_file").write_text("")
+    assert cli.main([a.format(tmp=tmp_path) for a in argv]) == cliutil.FILE_ERROR == 5
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"attngrad {argv[0]}: {flag} "), err
+
+
+@pytest.mark.parametrize("text, size", [("4G", 4 * 2 ** 30), ("512MiB", 512 * 2 ** 20),
+                                        ("1.5T", 3 * 2 ** 39), ("100", 100), ("2kb", 2048)])
+def test_sizes(text, size):
+    from attngrad import cliutil
+
+    assert cliutil.parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "0", "-1G", "4X", "G", "1.2.3M"])
+def test_bad_sizes(text):
+    import argparse
+
+    from attngrad import cliutil
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        cliutil.parse_size(text)
+
+
+@pytest.mark.parametrize("nbytes, text", [(0, "0 bytes"), (1536, "1.5 KiB"), (2 ** 43, "8.0 TiB"),
+                                          (2 ** 61, "2.0 EiB"), (2 ** 135 + 1, "2^135 bytes")])
+def test_format_size(nbytes, text):
+    from attngrad import cliutil
+
+    assert cliutil.format_size(nbytes) == text
+
+
+def test_memory_error_and_interrupt_are_one_line(capsys):
+    from attngrad import cliutil
+
+    def raises(exc):
+        def fn(args):
+            raise exc
+        return fn
+
+    assert cliutil.run("x", raises(MemoryError()), None) == cliutil.TOO_LARGE
+    assert cliutil.run("x", raises(KeyboardInterrupt()), None) == cliutil.INTERRUPTED
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and err[0].startswith("attngrad x: ran out of memory")
 
 
 def test_errata_write_matches_stdout(tmp_path):
@@ -78,7 +150,7 @@ def test_check_table_names_the_statement_and_its_status():
     out = run_cli("check", "--only", "Fact 3.8", "--no-gpu")
     assert out.returncode == 0, out.stderr
     assert "Fact 3.8" in out.stdout
-    assert "1 statements: " in out.stdout and "0 failed" in out.stdout
+    assert "1 statement: " in out.stdout and "0 failed" in out.stdout  # singular
 
 
 def test_bench_at_a_tiny_size(tmp_path, capsys):

@@ -1,9 +1,11 @@
-"""The statement framework itself (derivations/core.py): comparisons, statuses, mutation."""
+"""The statement framework itself (derivations/core.py, derivations/independence.py):
+comparisons, statuses, step bases, independent sides."""
 import mpmath
 import numpy as np
 import pytest
 import sympy
 
+from derivations import independence
 from derivations.core import Erratum, Skip, Statement, Step, compare
 
 x = sympy.Symbol("x", real=True)
@@ -87,13 +89,100 @@ def test_skipped_step_is_reported_and_not_a_method():
     assert "skipped: gpu" in r.note and "gpu" not in r.methods
 
 
-def test_mutation_breaks_exactly_the_named_step():
-    st = _statement(printed_holds=False, erratum=True)
-    ev = st.evaluate()
-    assert st.judge(ev).status == "corrected"
-    for target in ("good", "corrected:fixed"):
-        r = st.judge(ev, mutate=target)
-        assert r.status == "failed" and target.removeprefix("corrected:") in r.note
+def _basis_statement(*bases, gaps=()):
+    steps = [Step(f"s{k}", "[Ref] t" if b == "cited" else "t", "exact",
+                  None if b == "cited" else (lambda: (1, 1 + 0)), basis=b)
+             for k, b in enumerate(bases)]
+    return Statement("Test 4", "t", "t", steps, gaps=list(gaps))
+
+
+@pytest.mark.parametrize("bases,gaps,status", [
+    (("checked",), (), "verified"),
+    (("checked", "by construction"), (), "verified"),
+    (("by construction",), (), "by construction"),   # nothing that could fail held
+    (("checked", "cited"), (), "cited"),
+    (("checked",), ("the time bound",), "partly established"),
+])
+def test_bases_and_gaps_give_honest_statuses(bases, gaps, status):
+    r = _basis_statement(*bases, gaps=gaps).run()
+    assert r.status == status
+    assert {s["basis"] for s in r.as_dict()["steps"]} == set(bases)
+    if gaps:
+        assert "not established: the time bound" in r.note
+
+
+def test_a_failing_step_by_construction_still_fails_the_statement():
+    st = Statement("Test 5", "t", "t", [Step("s", "t", "exact", lambda: (1, 2), basis="by construction")])
+    assert st.run().status == "failed"
+
+
+def test_cited_steps_have_no_computation_and_others_need_one():
+    with pytest.raises(ValueError, match="cited"):
+        Step("s", "t", "exact", lambda: (1, 1), basis="cited")
+    with pytest.raises(ValueError, match="cited"):
+        Step("s", "t", "exact", None)
+    with pytest.raises(ValueError, match="basis"):
+        Step("s", "t", "exact", lambda: (1, 1), basis="trusted")
+
+
+def test_json_marks_refuted_steps():
+    r = _statement(printed_holds=False, erratum=True).run()
+    steps = {s["name"]: s["status"] for s in r.as_dict()["steps"]}
+    assert steps == {"good": "verified", "printed": "refuted (erratum)", "fixed": "verified"}
+
+
+def _each(fn):
+    def compute():
+        return [("a", *fn({"a": np.arange(3.0)}))]
+    return compute
+
+
+def _collects_the_same_expression():
+    cases = []
+    for k in range(2):
+        v = np.arange(3.0) * k
+        cases.append((f"k={k}", v + 1, v + 1))
+    return cases
+
+
+def test_self_comparisons_are_flagged():
+    """Each of these steps holds whatever the library computes; the independence check must
+    name it, statically (same expression) or on its computed sides (same object)."""
+    arr = np.arange(3.0)
+    st = Statement("Test 6", "t", "t", [
+        Step("lambda", "t", "exact", lambda: (arr * 2, arr * 2)),
+        Step("helper", "t", "mpmath", _each(lambda ch: (ch["a"], ch["a"]))),
+        Step("loop", "t", "exact", _collects_the_same_expression),
+        Step("copy", "t", "mpmath", lambda: (attngrad_copy(arr), arr_mp)),
+        Step("fine", "t", "exact", lambda: (arr * 2, arr + arr)),
+        Step("built", "t", "exact", lambda: (arr, arr), basis="by construction"),
+    ])
+    found = independence.issues(st, st.evaluate())
+    assert set(found) == {"lambda", "helper", "loop", "copy"}
+    assert any("same object" in why for why in found["helper"])
+    assert any("same object" in why for why in found["copy"])
+
+
+arr_mp = np.array([mpmath.mpf(1) / 3, mpmath.mpf(2)], dtype=object)
+
+
+def attngrad_copy(_):
+    return arr_mp.copy()  # an object-array copy holds the very same mpf objects
+
+
+def test_ball_comparisons_are_certified():
+    import flint
+
+    third = flint.arb(1) / 3
+    le = step("ball", third, mpmath.mpf(1) / 2, "<=")
+    assert compare(le, third, mpmath.mpf(1) / 2)[0]
+    assert not compare(le, third, third)[0]          # overlapping balls: not certain
+    eq = step("ball", third, third)
+    with mpmath.workdps(50):
+        assert compare(eq, mpmath.mpf(1) / 3, sympy.Rational(1, 3))[0]
+        assert not compare(eq, mpmath.mpf(1) / 3, sympy.Rational(1, 3) + sympy.Rational(1, 10 ** 30))[0]
+    with pytest.raises(TypeError, match="ball step"):
+        compare(eq, sympy.sqrt(2), sympy.sqrt(2))
 
 
 def test_a_step_that_raises_fails():

@@ -1,8 +1,10 @@
 """The derivations' GPU route (steps with method "gpu"), run on the CuPy stand-in.
 
 Without a GPU these steps are skipped, with the reason; on the stand-in they run attngrad's
-CuPy code path, must hold, and must fail when broken (as every other step).
+CuPy code path, must hold, and must fail when the device's result is wrong.
 """
+import sys
+
 import pytest
 
 from derivations import gpu, registry
@@ -34,9 +36,19 @@ def test_gpu_steps_hold_on_the_cupy_path_and_fail_when_broken(sid, cupy_stand_in
     steps = _gpu_steps(res)
     assert steps and all(r.ok for r in steps), [(r.name, r.detail) for r in steps]
     assert res.status in ("verified", "corrected") and "gpu" in res.methods
-    for r in steps:
-        broken = st.judge(evaluated, mutate=r.name)
-        assert broken.status == "failed" and r.name in broken.note
+    real = gpu.from_device
+
+    def wrong(a):  # the device's first entry far off
+        out = real(a)
+        out.reshape(-1)[0] += 1e6 * (1 + abs(out.reshape(-1)[0]))
+        return out
+    for mod in list(sys.modules.values()):  # every derivations module that imported it
+        if getattr(mod, "__name__", "").startswith("derivations.") and \
+                getattr(mod, "from_device", None) is real:
+            monkeypatch.setattr(mod, "from_device", wrong)
+    broken = st.judge(st.evaluate())
+    assert broken.status == "failed"
+    assert all(r.ok is False for r in _gpu_steps(broken)), [(r.name, r.ok) for r in _gpu_steps(broken)]
 
 
 def test_from_device_refuses_a_result_that_left_the_device():

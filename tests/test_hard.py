@@ -15,6 +15,8 @@ from pathlib import Path
 import attngrad
 from attngrad import hard as H
 
+from .helpers import peak_bytes
+
 pycosat = pytest.importorskip("pycosat")
 
 
@@ -259,9 +261,10 @@ def test_cli_generate_and_decide(tmp_path):
     assert r.returncode == 0, r.stderr
     meta = json.loads(r.stdout)
     assert meta["source"]["seed"] == 2 and "attained" in meta and "schedule" in meta
+    assert json.loads((tmp_path / "r.json").read_text()) == meta == H.load(out).meta  # the sidecar
     r = run_cli("decide", str(out))
-    assert r.returncode == 0, r.stderr
     truth = "SAT" if meta["ground_truth"]["satisfiable"] else "UNSAT"
+    assert r.returncode == {"SAT": 10, "UNSAT": 20}[truth], r.stderr
     assert r.stdout.strip().splitlines()[-1] == truth
     cnf = tmp_path / "php.cnf"
     cnf.write_text(H.pigeonhole(2).to_dimacs())
@@ -277,17 +280,29 @@ def test_cli_decide_with_a_plugged_oracle(tmp_path):
         "def grad(A1, A2, A3, E, X, Y, **kw):\n"
         "    return attngrad.gradient(A1, A2, A3, E, X, Y)\n"
         "def bad(A1, A2, A3, E, X, Y, **kw):\n"
-        "    return attngrad.gradient(A1, A2, A3, E, X, Y) + 0.5\n")
+        "    return attngrad.gradient(A1, A2, A3, E, X, Y) + 0.5\n"
+        "def raises(*args):\n"
+        "    raise RuntimeError('no gradient today\\nhere')\n")
     cnf = tmp_path / "f.cnf"
     formula = H.random_kcnf(3, 5, 40, seed=3)
     cnf.write_text(formula.to_dimacs())
     r = run_cli("decide", str(cnf), "--oracle", "myoracle:grad", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip().splitlines()[-1] == ("SAT" if H.solve(formula) else "UNSAT")
+    truth = "SAT" if H.solve(formula) else "UNSAT"
+    assert r.returncode == {"SAT": 10, "UNSAT": 20}[truth], r.stderr
+    assert r.stdout.strip().splitlines()[-1] == truth
     r = run_cli("decide", str(cnf), "--oracle", "myoracle:bad", cwd=tmp_path)
     assert r.returncode == 3 and r.stdout.strip().splitlines()[-1] == "REFUSED"
     r = run_cli("decide", str(cnf), "--oracle", "nosuchmodule:f", cwd=tmp_path)
     assert r.returncode == 2 and "--oracle" in r.stderr
+    (tmp_path / "brokenmod.py").write_text("def f(:\n")
+    r = run_cli("decide", str(cnf), "--oracle", "brokenmod:f", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith(
+        "attngrad decide: --oracle: importing module 'brokenmod' of 'brokenmod:f' raised SyntaxError")
+    assert r.stderr.count("\n") == 1
+    r = run_cli("decide", str(cnf), "--oracle", "myoracle:raises", cwd=tmp_path)
+    assert r.returncode == 6 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines()[-1] == ("attngrad decide: --oracle myoracle:raises raised "
+                                         "RuntimeError: no gradient today here")
 
 
 @pytest.mark.parametrize("cnf", [H.random_kcnf(3, 6, 40, seed=1), H.random_kcnf(3, 6, 12, seed=2, planted=True)],
@@ -329,3 +344,165 @@ def test_cli_decide_device_gpu_without_a_gpu_is_a_clear_error(tmp_path):
     cnf.write_text(H.random_kcnf(3, 5, 20, seed=4).to_dimacs())
     r = run_cli("decide", str(cnf), "--device", "gpu")
     assert r.returncode == 2 and "device: 'gpu' cannot be used here" in r.stderr, r.stderr
+
+
+# --------------------------------------------------------------------------- the commands: refusals
+# In process (attngrad.cli.main), so each costs milliseconds; refusals come before any work.
+
+
+def cli_main(capsys, *argv):
+    """(exit status, stdout, stderr) of ``attngrad ARGV`` run in this process."""
+    from attngrad.cli import main
+
+    rc = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def one_line(err, prefix):
+    assert err.count("\n") == 1 and err.startswith(prefix), err
+    return err
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["generate", "--cnf", "{tmp}/v40.cnf"], "--cnf {tmp}/v40.cnf (40 variables, 1 clause: N = 2^21"),
+    (["generate", "--cnf", "{tmp}/v1e8.cnf"], "--cnf {tmp}/v1e8.cnf (100000000 variables, 1 clause: "
+                                              "N = 2^50000001 tokens"),
+    (["generate", "--random-ksat", "3", "60", "10", "--seed", "1"], "--random-ksat 3 60 10 "),
+    (["generate", "--ov", "100000000", "2", "--seed", "1"], "--ov 100000000 2 (N = 200000000 tokens"),
+    (["decide", "{tmp}/small.cnf", "--points", "10000000000"], "--points 10000000000 needs about"),
+    (["generate", "--random-ksat", "3", "6", "10", "--seed", "1", "--max-memory", "1M"],
+     "--random-ksat 3 6 10 "),
+])
+def test_what_does_not_fit_is_refused_in_one_line(tmp_path, capsys, argv, flag):
+    """issue 15: each of these used to end in a MemoryError traceback (8 TiB, 8 GiB, 1.5 GiB,
+    74.5 GiB) or "Maximum allowed size exceeded"; now one line naming the option and the size,
+    exit status 4, nothing written."""
+    (tmp_path / "v40.cnf").write_text("p cnf 40 1\n1 0\n")
+    (tmp_path / "v1e8.cnf").write_text("p cnf 100000000 1\n1 0\n")
+    (tmp_path / "small.cnf").write_text("p cnf 2 1\n1 2 0\n")
+    out = ["-o", tmp_path / "x.npz"] if argv[0] == "generate" else []
+    rc, _, err = cli_main(capsys, *[a.format(tmp=tmp_path) for a in argv], *out)
+    assert rc == 4
+    one_line(err, f"attngrad {argv[0]}: " + flag.format(tmp=tmp_path))
+    assert " over --max-memory " in err and "raise it with --max-memory SIZE" in err
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_max_memory_raises_the_limit(tmp_path, capsys):
+    from attngrad.hard.memory import cnf_bytes
+
+    need = cnf_bytes(6, 10, 3)
+    argv = ["generate", "--random-ksat", "3", "6", "10", "--seed", "1", "-o", tmp_path / "x.npz"]
+    assert cli_main(capsys, *argv, "--max-memory", need - 1)[0] == 4
+    assert cli_main(capsys, *argv, "--max-memory", need)[0] == 0
+
+
+@pytest.mark.parametrize("out, status, words", [
+    ("{tmp}/missing/x.npz", 5, "the directory '{tmp}/missing' does not exist"),
+    ("{tmp}", 5, "is a directory; give a file name"),
+    ("{tmp}/inst", 2, "the name must end in .npz"),
+    ("{tmp}/inst.cnf", 2, "the name must end in .npz"),
+])
+def test_generate_output_errors(tmp_path, capsys, out, status, words):
+    out = out.format(tmp=tmp_path)
+    rc, _, err = cli_main(capsys, "generate", "--random-ksat", "3", "6", "10", "--seed", "1",
+                          "-o", out)
+    assert rc == status
+    one_line(err, f"attngrad generate: -o {out}: {words.format(tmp=tmp_path)}")
+
+
+def test_file_errors_of_the_inputs(tmp_path, capsys):
+    rc, _, err = cli_main(capsys, "decide", tmp_path / "nope.cnf")
+    assert rc == 5 and one_line(err, f"attngrad decide: FILE {tmp_path}/nope.cnf: no such file")
+    rc, _, err = cli_main(capsys, "decide", tmp_path)
+    assert rc == 5 and one_line(err, f"attngrad decide: FILE {tmp_path}: is a directory")
+    rc, _, err = cli_main(capsys, "generate", "--cnf", tmp_path / "nope.cnf", "-o", tmp_path / "x.npz")
+    assert rc == 5 and one_line(err, f"attngrad generate: --cnf {tmp_path}/nope.cnf: no such file")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--random-ksat", "3", "6", "10", "--seed", "-1"], "argument --seed: must be an integer >= 0"),
+    (["--ov", "4", "3", "--seed", "x"], "argument --seed: must be an integer >= 0"),
+    (["--random-ksat", "3", "6", "10"], "attngrad generate: --seed: required"),
+    (["--random-ksat", "3", "2", "10", "--seed", "1"], "--random-ksat K V M: need V, M >= 0 and 1 <= K <= V"),
+    (["--ov", "0", "3", "--seed", "1"], "--ov N DIM: need N >= 1"),
+    (["--random-ksat", "3", "6", "10", "--seed", "1", "--max-memory", "lots"], "argument --max-memory"),
+])
+def test_bad_values_name_their_option(tmp_path, capsys, argv, words):
+    from attngrad.cli import main
+
+    try:
+        rc = main(["generate", *argv, "-o", str(tmp_path / "x.npz")])
+    except SystemExit as exc:  # argparse's own refusals
+        rc = exc.code
+    assert rc == 2 and words in capsys.readouterr().err
+
+
+def test_a_renamed_instance_is_not_read_as_dimacs(tmp_path, capsys):
+    """decide tells a saved instance by its content (a zip), whatever its name."""
+    formula = H.random_kcnf(3, 4, 10, seed=5)
+    (tmp_path / "f.cnf").write_text(formula.to_dimacs())
+    assert cli_main(capsys, "generate", "--cnf", tmp_path / "f.cnf", "-o", tmp_path / "i.npz")[0] == 0
+    (tmp_path / "i.npz").rename(tmp_path / "instance")
+    rc, out, err = cli_main(capsys, "decide", tmp_path / "instance")
+    truth = "SAT" if H.solve(formula) else "UNSAT"
+    assert rc == {"SAT": 10, "UNSAT": 20}[truth] and out.splitlines()[-1] == truth, err
+
+
+def test_decide_shows_progress_off_a_terminal(tmp_path, capsys):
+    """A line after the first oracle call (with the time left) and one per tenth, on stderr."""
+    (tmp_path / "f.cnf").write_text(H.random_kcnf(3, 4, 10, seed=5).to_dimacs())
+    rc, out, err = cli_main(capsys, "decide", tmp_path / "f.cnf")
+    calls = int(out.split("oracle calls")[1].split()[0])
+    first, *lines = err.splitlines()
+    assert first.startswith(f"decide: {calls} oracle calls (gauss rule, m = ")
+    assert lines[0].startswith(f"oracle calls: 1/{calls}, ") and "s left" in lines[0]
+    assert lines[-1].startswith(f"oracle calls: {calls}/{calls}, ") and 5 <= len(lines) <= 12
+
+
+def test_decide_help_states_the_run_time_with_the_right_call_counts(capsys):
+    import re
+
+    from attngrad.cli import main
+    from attngrad.hard.decoder import budget_for_cnf
+
+    with pytest.raises(SystemExit):
+        main(["decide", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "exit status: 10 SAT, 20 UNSAT" in text and "3 REFUSED" in text
+    counts = re.findall(r"(\d+) calls for (\d+) variables|(\d+) for (\d+)\)", text)
+    assert len(counts) == 2
+    for a, b, c, e in counts:
+        calls, v = int(a or c), int(b or e)
+        assert calls == budget_for_cnf(v, round(4.3 * v))["calls"], (calls, v)
+
+
+@pytest.mark.parametrize("v, m", [(16, 3), (2, 300), (12, 52)])
+def test_memory_estimate_of_a_cnf_instance_bounds_itspeak_bytes(v, m):
+    """The estimate behind --max-memory contains tracemalloc's peak (numpy reports its buffers)
+    and is within a factor 4 of it: the N x N scores (16, 3), the d x d arrays (2, 300)."""
+    from attngrad.hard.memory import cnf_bytes
+
+    cnf = H.random_kcnf(min(3, v), v, m, seed=1)
+    peak = peak_bytes(lambda: H.from_cnf(cnf))
+    assert peak <= cnf_bytes(v, m, 3) <= 4 * peak
+
+
+def test_memory_estimates_of_ov_and_the_decoder_bound_their_peaks(tmp_path):
+    from attngrad.hard import decoder as D
+    from attngrad.hard import memory as M
+
+    peak = peak_bytes(lambda: H.ov_instance(256, 10, seed=1))
+    assert peak <= M.random_ov_bytes(256, 10) <= 4 * peak
+    D.gauss_nodes.cache_clear()
+    peak = peak_bytes(lambda: (D.gauss_nodes(3000), D.gauss_nodes(3001)))
+    assert peak <= M.nodes_bytes(3000) <= 4 * peak
+    inst = H.from_cnf(H.random_kcnf(3, 14, 10, seed=1))
+    N, d = inst.A1.shape
+    peak = peak_bytes(lambda: D.exact_oracle(*inst.args(0.5)))
+    assert peak <= M.oracle_bytes(N, d) <= 4 * peak
+    H.save(inst, tmp_path / "i.npz")
+    peak = peak_bytes(lambda: H.load(tmp_path / "i.npz"))
+    assert peak <= M.saved_instance_bytes(tmp_path / "i.npz") <= 4 * peak
+    assert M.saved_instance_bytes(tmp_path / "nothing.npz") is None

@@ -31,3 +31,18 @@ def test_on_a_terminal_counts_and_stops(monkeypatch):
     bar.stop()  # idempotent
     assert bar._bar is None
     assert not progress.Bar("work", enabled=False).enabled
+
+
+def test_lines_off_a_terminal(monkeypatch):
+    """lines=True: off a terminal, a plain line after the first step and after each tenth."""
+    err = io.StringIO()
+    monkeypatch.setattr(progress.sys, "stderr", err)
+    bar = progress.Bar("calls", lines=True)
+    for done in range(1, 101):
+        bar.update(done, 100)
+    bar.stop()
+    lines = err.getvalue().splitlines()
+    assert [ln.split(",")[0] for ln in lines] == [f"calls: {k}/100" for k in (1, 11, 21, 31, 41, 51, 61, 71, 81, 91, 100)]
+    assert all(ln.endswith(" s left") for ln in lines) and lines[-1].endswith("about 0.0 s left")
+    monkeypatch.setattr(progress.sys, "stderr", _Tty())
+    assert not progress.Bar("calls", lines=True).lines  # a terminal gets the rich bar instead

@@ -425,3 +425,27 @@ def test_gpu_matches_cpu():
         assert type(got).__module__.startswith("cupy")
         ref = fn(*args, **kw)
         assert np.abs(cupy.asnumpy(got) - ref).max() <= 1e-10 * max(1.0, np.abs(ref).max())
+
+
+def test_methods_plugin_is_found_in_the_current_directory(tmp_path, capsys, monkeypatch):
+    """One plug-in rule (issue 17): `attngrad stress --methods mymodule:fn` finds mymodule.py
+    in the current directory, as `decide --oracle` does, even where the current directory is
+    not on sys.path (the console script)."""
+    (tmp_path / "cwd_plugin_mod.py").write_text(
+        "import attngrad\n"
+        "def grad(A1, A2, A3, E, X, Y, *, scale=None):\n"
+        "    return attngrad.gradient(A1, A2, A3, E, X, Y, scale=scale)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, "cwd_plugin_mod", raising=False)
+    rc = main(["stress", "--out", "o", "--n", "8", "--d", "2", "--no-progress", "--no-figure",
+               "--methods", "cwd_plugin_mod:grad", "--families", "easy"])
+    assert rc == 0, capsys.readouterr().err
+    records = json.loads((tmp_path / "o" / "stress.json").read_text())["records"]
+    assert {r["method"] for r in records} == {"exact", "cwd_plugin_mod:grad"}
+
+
+def test_cli_seed_must_be_non_negative(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["stress", "--out", str(tmp_path), "--seed", "-1"])
+    assert e.value.code == 2 and "argument --seed: must be an integer >= 0" in capsys.readouterr().err

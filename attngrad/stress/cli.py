@@ -6,6 +6,7 @@ import json
 import os
 import sys
 
+from .. import cliutil
 from ..progress import Bar
 from . import families as fam
 from . import harness
@@ -43,7 +44,8 @@ def register(subparsers):
             "SVD, top-k, or module:function) on instance families indexed by the entry size B, "
             "and write stress.json and stress.png to --out. Error = ||g~ - g||_inf / ||g||_inf "
             "against attngrad.gradient."))
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created, with its "
+                                                               "parents, before the run)")
     p.add_argument("--quick", action="store_true",
                    help="small sizes (n = 256, 512), under 2 minutes on a CPU")
     p.add_argument("--n", type=int, nargs="+", metavar="N", help="sizes n (overrides the preset)")
@@ -51,7 +53,8 @@ def register(subparsers):
                                          "max(d, 2 log2 n + 4))")
     p.add_argument("--methods", nargs="+", metavar="M",
                    help=f"built-in ({', '.join(harness.BUILTIN)}) or module:function "
-                        "with attngrad.gradient's signature")
+                        "with attngrad.gradient's signature (module looked up in the current "
+                        "directory first, as for decide --oracle)")
     p.add_argument("--budget", type=_budget, action="append", default=[], metavar="METHOD=B1,B2",
                    help="budgets for a method (degree / features / rank / k / budget=)")
     p.add_argument("--families", nargs="+", metavar="F", choices=fam.FAMILIES,
@@ -61,7 +64,7 @@ def register(subparsers):
     p.add_argument("--target", type=float, default=1e-3, help="relative error target (1e-3)")
     p.add_argument("--hard-ratio", type=float, default=2.0,
                    help="planted instances with B >= this x sqrt(ln n) count as hard (2)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=cliutil.seed, default=0, help="seed >= 0 (default 0)")
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
                    help="gpu: CuPy arrays through the same code")
     p.add_argument("--no-figure", action="store_true", help="write the JSON only")
@@ -149,6 +152,7 @@ def _report(result, paths):
 
 
 def _stress(args) -> int:
+    cliutil.output_dir(args.out, "--out")  # before the run, which takes minutes
     try:
         config = config_from_args(args)
         bar = Bar("stress", enabled=not args.no_progress)
@@ -159,6 +163,7 @@ def _stress(args) -> int:
     except (ValueError, TypeError) as exc:
         print(f"attngrad stress: {exc}", file=sys.stderr)
         return 2
-    paths = write(result, args.out, figure=not args.no_figure)
+    with cliutil.writing("--out", args.out):
+        paths = write(result, args.out, figure=not args.no_figure)
     _report(result, paths)
     return 1 if result["claim"]["pass"] is False else 0
