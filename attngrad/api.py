@@ -133,7 +133,6 @@ def attention(Q, K, V, *, scale=None, block=None, method="exact", **options):
     if method == "fast":
         if block is not None:
             raise ValueError("block: only method='exact' computes by blocks, got method='fast'")
-        _fast_options("attention", options)
         from .fast import attention_fast  # AS23 via Lemma D.1
 
         _fast_options("attention", attention_fast, options, ("scale", "block"))
@@ -148,17 +147,6 @@ def attention(Q, K, V, *, scale=None, block=None, method="exact", **options):
 
 
 _EXACT = {"X": B.gradient_X, "Y": B.gradient_Y}  # Lemma C.8 by row blocks
-_FAST_OPTIONS = ("eps", "basis", "max_rank", "return_bound")
-
-
-def _fast_options(what, options):
-    """Keywords method="fast" accepts; any other is a TypeError naming the public function."""
-    unknown = sorted(set(options) - set(_FAST_OPTIONS))
-    if unknown:
-        raise TypeError(f"{what}: unexpected keyword(s) {unknown} for method='fast' "
-                        f"(it accepts {', '.join(_FAST_OPTIONS)})")
-
-
 def gradient(A1, A2, A3, E, X, Y, *, wrt="X", method="exact", scale=None, block=None,
              **options):
     """dL/dX (or dL/dY with ``wrt="Y"``) of Definition 1.2 as a d x d matrix.
@@ -180,7 +168,6 @@ def gradient(A1, A2, A3, E, X, Y, *, wrt="X", method="exact", scale=None, block=
     if B.check_block(block) is not None and method != "exact":
         raise ValueError(f"block: only method='exact' computes by blocks, got method={method!r}")
     if method == "fast":
-        _fast_options("gradient", options)
         from .fast import gradient_fast  # Section D
 
         _fast_options("gradient", gradient_fast, options, ("wrt", "scale", "block"))
