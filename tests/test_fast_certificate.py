@@ -2,7 +2,6 @@
 exceeds what is left (Lemmas D.8, D.9, D.11 and Theorem D.10, ours; derivations/
 sD_fast_certificate.py). The full certificate holds on the same instances."""
 import mpmath
-import numpy as np
 import pytest
 
 from attngrad.fast import certificate as C

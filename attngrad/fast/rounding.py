@@ -131,10 +131,6 @@ def to64(ns, a, name, what):
     return out
 
 
-def abs64(ns, a, name, what):
-    return abs(to64(ns, a, name, what))
-
-
 def up_in(ns, x64):
     """A float64 array x64 >= 0 (on the bound's device) in the namespace, rounded up: every
     entry of the result is >= the entry of x64 (the weights of the certificate's sums)."""
