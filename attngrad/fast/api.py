@@ -69,6 +69,9 @@ class _Problem:
         self.keys = lowrank.KeySums(ns, Kc, columns("main"), self.lay.width, block)
         self.ckeys = lowrank.KeySums(ns, Kc, columns("cert"), self.layc.width, block)
         self.cert = None    # (PolyTerms, float64 rows) of the certificate's pass
+        self.last = None    # the main pass's rows at the last degree tried (namespace arrays)
+        self.last_final = None   # the final contraction fed in that pass, if it was
+        self.A1 = self.s = self.hc = self.Kc = None   # the gradient's own inputs (X and Y)
 
     def _terms(self, poly, keys, width, rel_error=None):
         k = len(monomial_plan(self.d, poly.degree)[0])
