@@ -147,8 +147,6 @@ def attention(Q, K, V, *, scale=None, block=None, method="exact", **options):
 
 
 _EXACT = {"X": B.gradient_X, "Y": B.gradient_Y}  # Lemma C.8 by row blocks
-
-
 def gradient(A1, A2, A3, E, X, Y, *, wrt="X", method="exact", scale=None, block=None,
              **options):
     """dL/dX (or dL/dY with ``wrt="Y"``) of Definition 1.2 as a d x d matrix.

@@ -352,3 +352,24 @@ def to_float64(a):
     if a.dtype == object:
         return MpmathNamespace().to_numpy(a)
     return a.astype(np.float64)
+
+
+def _exp_inplace_numpy(self, a):
+    """exp(a) written into a (float arrays: one pass, no temporary)."""
+    with np.errstate(over="ignore"):
+        return np.exp(a, out=a)
+
+
+def _exp_inplace_cupy(self, a):
+    return self.xp.exp(a, out=a)
+
+
+def _exp_inplace_default(self, a):
+    return self.exp(a)
+
+
+# exp_inplace(a): exp of a, overwriting a where the system allows (object arrays of mpf get a
+# new array); used by the fused exact blocks of attngrad/formulas.py
+Namespace.exp_inplace = _exp_inplace_default
+NumpyNamespace.exp_inplace = _exp_inplace_numpy
+CupyNamespace.exp_inplace = _exp_inplace_cupy

@@ -9,7 +9,10 @@ attngrad/formulas.py (the unblocked path is the case of one block):
     S_b = s A1_b X A2^T,  f_b = softmax(S_b),  c_b = f_b h - E_b,  q_b = c_b h^T,
     p_b = f_b o q_b - r_b f_b,   dL/dX = s sum_b A1_b^T p_b A2          (Lemma C.7)
 
-Only one block x n tile is alive at a time: memory O(n d + block n). The
+The whole-row blocks use the fused forms of attngrad/formulas.py (f never divided out: products
+with exp(S - max) divided afterwards by the row sums, in-place passes), the same quantities in
+fewer passes over the tile. Only two block x n tiles are alive at a time: memory O(n d +
+block n). The
 block results (d x d matrices, or scalars for the loss) are added by pairwise
 summation, so rounding grows with log(number of blocks), not with their number.
 
@@ -38,18 +41,20 @@ from . import formulas as F
 from . import validate
 
 #: Elements in one tile of scores that ``block=None`` allows, per number system.
-#: numpy: 2^22 (32 MiB in float64); CuPy: 2^26 (512 MiB in float64, so several
-#: live temporaries fit a 16 GiB GPU); mpmath and arb: 2^18 (an mpf or a ball is ~100 bytes).
-AUTO_TILE_ELEMENTS = {"numpy": 2 ** 22, "cupy": 2 ** 26, "mpmath": 2 ** 18, "arb": 2 ** 18}
+#: numpy: 2^20 (8 MiB in float64: the fused blocks keep two tiles, and smaller tiles stay in
+#: cache; measured on 2 cores, n = 2^14, d = 8: 2^20 took 0.8 of the time of 2^22);
+#: CuPy: 2^26 (512 MiB in float64, so several live temporaries fit a 16 GiB GPU);
+#: mpmath and arb: 2^18 (an mpf or a ball is ~100 bytes).
+AUTO_TILE_ELEMENTS = {"numpy": 2 ** 20, "cupy": 2 ** 26, "mpmath": 2 ** 18, "arb": 2 ** 18}
 
 
 def auto_block(ns, n: int) -> int:
     """The row block used when ``block=None``.
 
     If the whole n x n score matrix has at most ``AUTO_TILE_ELEMENTS[ns.name]``
-    entries, one block (the unblocked algorithm, n <= 2048 for numpy); otherwise
+    entries, one block (the unblocked algorithm, n <= 1024 for numpy); otherwise
     ``max(1, AUTO_TILE_ELEMENTS // n)`` rows, so a tile has at most that many entries
-    (numpy: n = 2^14 -> 256 rows, n = 2^20 -> 4 rows; CuPy: n = 2^20 -> 64 rows).
+    (numpy: n = 2^14 -> 64 rows, n = 2^20 -> 1 row; CuPy: n = 2^20 -> 64 rows).
     """
     tile = AUTO_TILE_ELEMENTS.get(ns.name, AUTO_TILE_ELEMENTS["numpy"])
     if n * n <= tile:
@@ -179,14 +184,14 @@ def gradient_X(ns, A1, A2, A3, E, X, Y, s, block=None):
     """dL/dX = s sum_b A1_b^T p_b A2 (Lemmas C.7, C.8) by blocks; memory O(n d + tile)."""
     hy = F.h(ns, A3, Y)
     return _summed_over_row_blocks(
-        ns, A1.shape[0], block, F.gradient_X_block, _tiled_gradient_X_block,
+        ns, A1.shape[0], block, F.fused_gradient_X_block, _tiled_gradient_X_block,
         lambda b: (ns, A1[b], A2, E[b], X, hy, s)) * s
 
 
 def gradient_Y(ns, A1, A2, A3, E, X, Y, s, block=None):
     """dL/dY = sum_b (f_b A3)^T (f_b A3 Y - E_b) by blocks."""
     return _summed_over_row_blocks(
-        ns, A1.shape[0], block, F.gradient_Y_block, _tiled_gradient_Y_block,
+        ns, A1.shape[0], block, F.fused_gradient_Y_block, _tiled_gradient_Y_block,
         lambda b: (ns, A1[b], A2, A3, E[b], X, Y, s))
 
 
@@ -194,7 +199,7 @@ def loss(ns, A1, A2, A3, E, X, Y, s, block=None):
     """L = sum_b 0.5 ||f_b h - E_b||_F^2 (Lemma 3.10) by blocks."""
     hy = F.h(ns, A3, Y)
     return _summed_over_row_blocks(
-        ns, A1.shape[0], block, F.loss_block, _tiled_loss_block,
+        ns, A1.shape[0], block, F.fused_loss_block, _tiled_loss_block,
         lambda b: (ns, A1[b], A2, E[b], X, hy, s))
 
 
@@ -203,11 +208,11 @@ def attention(ns, Q, K, V, s, block=None):
     n = Q.shape[0]
     rows, cols = resolve(ns, n, block)
     if rows >= n and cols is None:
-        return F.attention_block(ns, Q, K, V, s)
+        return F.fused_attention_block(ns, Q, K, V, s)
     out = ns.zeros((n, V.shape[1]))
     for b in _slices(n, rows):
         if cols is None:
-            out[b] = F.attention_block(ns, Q[b], K, V, s)
+            out[b] = F.fused_attention_block(ns, Q[b], K, V, s)
         else:
             out[b] = _tiled_attention_block(ns, Q[b], K, V, s, cols)
     return out

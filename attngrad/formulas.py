@@ -150,3 +150,55 @@ def gradient_naive_X(ns, A1, A2, A3, E, X, Y, s):
         t2 = (fj0 @ Aj0)[:, None] * (fj0 @ hy)[None, :]
         grad = grad + (t1 - t2) @ cj0
     return unvec(grad, d, d)
+
+
+# --- fused blocks: the same quantities in fewer passes over the block x n tile ----------------
+#
+# With w = exp(S - rowmax S) (in place) and l = w 1, f = diag(l)^{-1} w is never formed: the
+# products with f are products with w divided afterwards by l (b x d numbers, not b x n), and
+# p = f o (q - r) = w o (c h^T / l - r / l) takes one product into a fresh tile and two in-place
+# passes. Per block: 3 matrix products on the tile and 4 passes (max, subtract, exp, sum, then
+# subtract and multiply on the second tile), against 9 passes for the literal formulas above.
+
+
+def softmax_parts(ns, Qb, K):
+    """(w, l) with f_b = diag(l)^{-1} w for scores Qb K^T (the queries already scaled):
+    w = exp(S - rowmax S) computed in place of S, l = w 1 (Definitions 3.3, 3.4)."""
+    xp = ns.xp
+    S = Qb @ K.T
+    S -= xp.max(S, axis=1, keepdims=True)
+    w = ns.exp_inplace(S)
+    return w, xp.sum(w, axis=1)
+
+
+def fused_gradient_X_block(ns, A1b, A2, Eb, X, hy, s):
+    """:func:`gradient_X_block` (Lemma C.8 on rows b, without the factor s) in fewer passes:
+    c_b = (w h) / l - E_b, r_b = <c_b, f_b h>, p_b = w o (c_b h^T / l - r_b / l)."""
+    xp = ns.xp
+    w, l = softmax_parts(ns, (A1b @ X) * s, A2)
+    fh = (w @ hy) / l[:, None]                  # f_b h
+    cb = fh - Eb                                # c_b, Definition 3.6
+    rb = xp.sum(cb * fh, axis=1)                # r_b = <f_b, q_b>, Lemma D.5
+    P = (cb / l[:, None]) @ hy.T                # q_b / l
+    P -= (rb / l)[:, None]
+    P *= w                                      # p_b = f_b o (q_b - r_b), Definition C.5
+    return (A1b.T @ P) @ A2
+
+
+def fused_gradient_Y_block(ns, A1b, A2, A3, Eb, X, Y, s):
+    """:func:`gradient_Y_block` in fewer passes: f_b A3 = (w A3) / l."""
+    w, l = softmax_parts(ns, (A1b @ X) * s, A2)
+    fa3 = (w @ A3) / l[:, None]
+    return fa3.T @ (fa3 @ Y - Eb)
+
+
+def fused_loss_block(ns, A1b, A2, Eb, X, hy, s):
+    """:func:`loss_block` in fewer passes."""
+    w, l = softmax_parts(ns, (A1b @ X) * s, A2)
+    return loss_from_c(ns, (w @ hy) / l[:, None] - Eb)
+
+
+def fused_attention_block(ns, Qb, K, V, s):
+    """:func:`attention_block` in fewer passes: (w V) / l."""
+    w, l = softmax_parts(ns, Qb * s, K)
+    return (w @ V) / l[:, None]

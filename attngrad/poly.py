@@ -3,7 +3,7 @@
 AS23 (Alman & Song, "Fast Attention Requires Bounded Entries", Section 3) replace
 exp(t) on the interval that the scores can occupy by a low-degree polynomial P, so
 that exp(<q_i, k_j>) ~ P(<q_i, k_j>) factors through monomial features (see
-attngrad/fast.py). Two choices of P are offered:
+attngrad/fast/features.py). Two choices of P are offered:
 
 * ``"taylor"``    -- the degree-g Taylor polynomial of exp at the centre of the interval;
 * ``"chebyshev"`` -- interpolation of exp at the g+1 Chebyshev points of the interval
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import mpmath
+import numpy as np
 
 from . import validate
 
@@ -250,10 +251,88 @@ def grid_radius(R: float) -> float:
     return out
 
 
+def _grid_up(x: float) -> float:
+    """The smallest point >= x of the grid {0} and +-2^(k/16), |k/16| <= 30 below, (no cap above)."""
+    if x <= 0:
+        return -_grid_down(-x)
+    if x <= 2.0 ** -30:
+        return 2.0 ** -30
+    k = math.ceil(16 * math.log2(x) - 1e-12)
+    while 2.0 ** (k / 16) < x:
+        k += 1
+    return 2.0 ** (k / 16)
+
+
+def _grid_down(x: float) -> float:
+    """The largest grid point <= x (see :func:`_grid_up`)."""
+    if x < 0:
+        return -_grid_up(-x)
+    if x < 2.0 ** -30:
+        return 0.0
+    k = math.floor(16 * math.log2(x) + 1e-12)
+    while 2.0 ** (k / 16) > x:
+        k -= 1
+    return 2.0 ** (k / 16)
+
+
+def grid_interval(lo: float, hi: float) -> tuple:
+    """[lo, hi] widened to grid points (0 and +-2^(k/16)), so that certificates are cached and
+    reused across instances; never empty."""
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise ValueError(f"interval: need finite lo <= hi, got [{lo}, {hi}]")
+    a, b = _grid_down(lo), _grid_up(hi)
+    if a >= b:
+        b = _grid_up(math.nextafter(b, math.inf))
+    return a, b
+
+
+@lru_cache(maxsize=1024)
+def abs_sum(coeffs: tuple, R: float) -> float:
+    """An upper bound (float64, rounded up; inf past float64) of sum_m |a_m| R^m, the
+    polynomial with absolute coefficients at R >= 0: it bounds every sum of absolute values of
+    the features (Lemma D.1) whose arguments satisfy <|q|, |k|> <= R."""
+    iv = mpmath.iv
+    old = iv.prec
+    iv.prec = 80
+    try:
+        Ri, tot = iv.mpf(R), iv.mpf(0)
+        for m, a in enumerate(coeffs):
+            tot += abs(iv.mpf(a)) * Ri ** m
+        up = mpmath.mpf(tot.b)
+    finally:
+        iv.prec = old
+    return _float_up(up) if up < mpmath.mpf(2) ** 1020 else math.inf
+
+
+@lru_cache(maxsize=1024)
+def sampled_rel_error(basis: str, degree: int, lo: float, hi: float, prec: int = 53) -> float:
+    """max |P(t) e^{-t} - 1| over 257 points of [lo, hi] (Chebyshev points and the ends), in
+    float64: an uncertified estimate (it can miss a peak between samples) used to choose among
+    degrees before the one chosen is certified. inf where float64 cannot evaluate it."""
+    p = exp_poly(basis, degree, lo, hi, prec, certify=False)
+    m, r = (hi + lo) / 2, (hi - lo) / 2
+    if prec > 53:   # errors below float64's resolution: sample fewer points, in mpmath
+        with mpmath.workprec(prec + 30):
+            ts = [mpmath.mpf(lo), mpmath.mpf(hi)] + [
+                m + r * mpmath.cos(mpmath.pi * (k + 0.5) / 63) for k in range(63)]
+            coeffs = list(reversed(p.coeffs))
+            out = max(abs(mpmath.polyval(coeffs, t) * mpmath.exp(-t) - 1) for t in ts)
+            return float(out) if mpmath.isfinite(out) else math.inf
+    t = np.concatenate([m + r * np.cos(np.pi * (np.arange(255) + 0.5) / 255), [lo, hi]])
+    c = np.array([float(a) for a in p.coeffs], dtype=np.float64)
+    with np.errstate(all="ignore"):
+        v = np.polyval(c[::-1], t) * np.exp(-t) - 1
+    out = float(np.max(np.abs(v)))
+    return out if math.isfinite(out) else math.inf
+
+
 def rel_error_estimate(basis: str, degree: int, R: float) -> float:
-    """A quick (uncertified) estimate of the relative error on [-R, R], used to start searches."""
+    """A quick (uncertified) estimate of the relative error on an interval of half-width R,
+    used to start searches; inf (never an OverflowError) where it passes float64's range."""
     g = degree + 1
     lg = math.lgamma(g + 1)
     if basis == "chebyshev":
-        return math.exp(math.log(2) + g * math.log(max(R, 1e-300) / 2) - lg + 2 * R)
-    return math.exp(g * math.log(max(R, 1e-300)) - lg + 2 * R)
+        log_est = math.log(2) + g * math.log(max(R, 1e-300) / 2) - lg + 2 * R
+    else:
+        log_est = g * math.log(max(R, 1e-300)) - lg + 2 * R
+    return math.exp(log_est) if log_est < 700 else math.inf

@@ -5,7 +5,7 @@ For L(X) = 0.5 || softmax(s A1 X A2^T) A3 Y - E ||_F^2 (Definition 1.2, s = 1/d)
 
 * ``attngrad``: the exact dL/dX (Lemma C.8 by row blocks, attngrad/blocked.py) on CuPy arrays
   in float32 and float64 (the float64 run is the reference for the errors);
-* ``attngrad-fast``: the certified fast gradient (Theorem D.6, attngrad/fast.py),
+* ``attngrad-fast``: the certified fast gradient (Theorem D.6, attngrad/fast/),
   ``gradient(..., method="fast", eps=eps, return_bound=True)``, in float64 and float32 (float32
   is recorded as ``refused: <message>`` when its rounding cannot be certified to eps);
 * ``torch-sdpa``: torch.nn.functional.scaled_dot_product_attention on Q = A1 X, K = A2,

@@ -1,7 +1,7 @@
 """Section D: the almost-linear algorithm (Lemmas D.1 to D.5, Theorem D.6).
 
-Every "eps/poly(n)" of the paper is replaced by the explicit bound attngrad/fast.py
-proves: with eta the certified relative error of f~ (f~_ij = f_ij (1 + e_ij), |e_ij| <= eta),
+Every "eps/poly(n)" of the paper is replaced by an explicit bound (the library's own,
+data-following certificate is proven in derivations/sD_fast_certificate.py): with eta the certified relative error of f~ (f~_ij = f_ij (1 + e_ij), |e_ij| <= eta),
 H_m = max_j |h_jm|, Q_i = sum_m |c~_im| H_m and Dq_i = sum_m |c~_im - c_im| H_m,
 
   |f~ - f|_ij <= eta f_ij                                   (Lemma D.1)
@@ -26,8 +26,11 @@ import numpy as np
 import attngrad
 from attngrad import fast
 from attngrad.backend import MpmathNamespace
+from attngrad.fast import certificate, degree as fast_degree
+from attngrad.fast.features import coef_vector, features, monomial_plan
+from attngrad.fast.instance import centre_keys, gradient_instance
 from attngrad.kron import rowwise_kron, vec
-from attngrad.poly import exp_poly, grid_radius
+from attngrad.poly import abs_sum, exp_poly
 
 from .core import Erratum, Statement, Step
 from .gpu import from_device, on_device
@@ -54,15 +57,16 @@ def _chain(n, d, seed, kind, degree, dps):
             E = attngrad.f(A1, A2, X) @ (A3 @ Y)
         ns = MpmathNamespace()
         s = mpmath.mpf(1) / d
-        inst = fast._instance(ns, A1, A2, A3, E, X, Y, s)
-        R = grid_radius(inst.R)
-        poly = exp_poly("chebyshev", degree, -R, R, prec=mpmath.mp.prec)
-        plan = fast.monomial_plan(d, degree)
-        k1 = len(plan[0])
-        coef = fast._coef_vector(ns, poly, plan)
         Q = (A1 @ X) * s
-        U0 = fast.features(ns, Q, plan, coef).T          # n x k1
-        V0 = fast.features(ns, A2, plan).T               # n x k1
+        Kc = centre_keys(ns, A2)                         # the library's keys: A2 - kappa
+        inst = gradient_instance(ns, A1, A2, A3, E, X, Y, s, Q, A3 @ Y, "check", Kc)
+        lo, hi = fast_degree.interval_of(inst.scores)   # the library's interval for P
+        poly = exp_poly("chebyshev", degree, lo, hi, prec=mpmath.mp.prec)
+        plan = monomial_plan(d, degree)
+        k1 = len(plan[0])
+        coef = coef_vector(ns, poly, plan)
+        U0 = features(ns, Q, plan, coef).T               # n x k1
+        V0 = features(ns, Kc, plan).T                    # n x k1
         alpha_t = U0 @ (V0.T @ ns.ones((n,)))
         U1 = U0 / alpha_t[:, None]
         V1 = V0
@@ -84,8 +88,8 @@ def _chain(n, d, seed, kind, degree, dps):
         p1t, p2t = U3 @ V3.T, U4 @ V4.T
         G = attngrad.gradient(A1, A2, A3, E, X, Y)
         gt = (A1.T @ (p1t - p2t) @ A2) * s
-        eta, _, _ = fast._eta(inst, poly.rel_error, poly.abs_sum, degree, k1, 1, n)
-        eta = mpmath.mpf(eta)
+        eta = mpmath.mpf(certificate.poly_terms(inst, poly, abs_sum(poly.coeffs, inst.scores.Rabs),
+                                                k1, n + 1).eta)
         H = np.max(_mpabs(h), axis=0)
         Qi = _mpabs(ct) @ H
         Dq = _mpabs(ct - c) @ H
@@ -96,7 +100,8 @@ def _chain(n, d, seed, kind, degree, dps):
         return dict(GY=GY, libY=libY, n=n, d=d, k1=k1, degree=degree, s=s, A1=A1, A2=A2, A3=A3, E=E, X=X, Y=Y,
                     U1=U1, V1=V1, U2=U2, V2=V2, U3=U3, V3=V3, U4=U4, V4=V4, ft=ft, f=f, h=h,
                     c=c, q=q, p1=p1, p2=p2, p=p, r=r, ct=ct, qt=qt, rt=rt, p1t=p1t, p2t=p2t,
-                    G=G, gt=gt, eta=eta, H=H, Qi=Qi, Dq=Dq, poly=poly, R=R, lib=lib)
+                    G=G, gt=gt, eta=eta, H=H, Qi=Qi, Dq=Dq, poly=poly, lo=lo, hi=hi, lib=lib,
+                    inst=inst, Q=Q, Kc=Kc)
 
 
 def _each(fn):
@@ -131,20 +136,20 @@ def _d1_corrected_hyp(ch):
     B = max(max(abs(v) for v in (A1 @ X).ravel()), max(abs(v) for v in A2.ravel()))
     S = (A1 @ X @ A2.T) * ch["s"]
     return [("max|S| <= B^2", max(abs(v) for v in S.ravel()), B * B),
-            ("R <= B^2 (Cauchy-Schwarz radius)", mpmath.mpf(fast._instance(
-                MpmathNamespace(), A1, A2, ch["A3"], ch["E"], X, ch["Y"], ch["s"]).R), B * B)]
+            ("R <= B^2 (the scores' bound)", mpmath.mpf(ch["inst"].scores.R), B * B)]
 
 
 def _d1_scores_in_interval(ch):
-    S = (ch["A1"] @ ch["X"] @ ch["A2"].T) * ch["s"]
-    return max(abs(v) for v in S.ravel()), mpmath.mpf(ch["R"])
+    S = ch["Q"] @ ch["Kc"].T    # the scores less <q_i, kappa> per row (f unchanged)
+    return [("max S <= hi", max(S.ravel()), mpmath.mpf(ch["hi"])),
+            ("lo <= min S", mpmath.mpf(ch["lo"]), min(S.ravel()))]
 
 
 def _d1_poly_certificate(ch):
-    poly, R = ch["poly"], mpmath.mpf(ch["R"])
+    poly, lo, hi = ch["poly"], mpmath.mpf(ch["lo"]), mpmath.mpf(ch["hi"])
     coeffs = list(reversed(poly.coeffs))
     worst = max(abs(mpmath.polyval(coeffs, t) * mpmath.exp(-t) - 1)
-                for t in mpmath.linspace(-R, R, 401))
+                for t in mpmath.linspace(lo, hi, 401))
     return worst, mpmath.mpf(poly.rel_error)
 
 
@@ -158,9 +163,10 @@ LEMMA_D1 = Statement(
     steps=[
         Step("hypothesis ||A1^T X||_inf", "the hypothesis as printed: A1^T X must be defined",
              "mpmath", _each(_d1_printed_hyp)),
-        Step("scores in [-R, R]", "R = max||q_i|| max||k_j|| bounds every score (Cauchy-Schwarz)",
+        Step("scores in [lo, hi]", "the library's interval (box and Cauchy-Schwarz bounds with "
+             "centred keys, Lemma D.8 (ours)) holds every score less its row's shift",
              "mpmath", _each(_d1_scores_in_interval), relation="<="),
-        Step("polynomial certificate", "sampled sup |P(t) e^-t - 1| on [-R, R] <= the interval "
+        Step("polynomial certificate", "sampled sup |P(t) e^-t - 1| on [lo, hi] <= the interval "
              "certificate of attngrad.poly", "mpmath", _each(_d1_poly_certificate), relation="<="),
         Step("||U1 V1^T - f|| explicit", "|U1 V1^T - f|_ij <= eta f_ij, eta from the certificate "
              "(replaces eps/poly(n))", "mpmath",

@@ -21,6 +21,8 @@ REQUIRED = (
     + ["Section 3.1 (Kronecker product)", "Definition A.3"]
     + ["Lemma E.3", "Lemma E.4", "Theorem E.5", "Lemma E.6 (ours)"]
     + [f"Lemma D.{k}" for k in range(1, 6)] + ["Theorem D.6", "Lemma D.7 (ours)"]
+    + ["Lemma D.8 (ours)", "Lemma D.9 (ours)", "Theorem D.10 (ours)", "Lemma D.11 (ours)",
+       "Lemma D.12 (ours)"]
     + [f"LSS24 Lemma T.{k} (ours)" for k in range(1, 7)]   # the exact multi-layer model
     # LSS24 as printed (issue 14): definitions, closed forms, low-rank constructions, causal
     # mask, residual and multi-head, the error induction and the main results

@@ -94,22 +94,27 @@ def test_blocked_matches_unblocked_property(inst, block, scale):
 
 
 def test_block_equal_or_above_n_is_the_unblocked_algorithm():
-    """block >= n is one block: the same operations, so the same bits."""
+    """block >= n is one block: the same operations as the fused one-block formulas, so the same
+    bits; and those agree with the literal Lemma C.8 algorithm (gradient_exact_X, softmax_rows)
+    within the rounding model of tests/helpers.py."""
     inst = instance(17, 3, seed=4)
     a = args(inst)
-    A1, A2, A3 = a[:3]
+    A1, A2, A3, E, X, Y = a
     from attngrad import formulas as F
     ns = NumpyNamespace(np.dtype(np.float64))
     s = ns.scalar(1) / ns.scalar(3)
-    for block in (17, 18, 1000, (17, 17), (40, 99)):
-        np.testing.assert_array_equal(attngrad.gradient(*a, block=block),
-                                      F.gradient_exact_X(ns, *a, s))
-        np.testing.assert_array_equal(attngrad.gradient(*a, wrt="Y", block=block),
-                                      F.gradient_exact_Y(ns, *a, s))
-        np.testing.assert_array_equal(attngrad.attention(A1, A2, A3, block=block),
-                                      F.softmax_rows(ns, (A1 @ A2.T) * s) @ A3)
+    one_X = F.fused_gradient_X_block(ns, A1, A2, E, X, A3 @ Y, s) * s
+    one_Y = F.fused_gradient_Y_block(ns, A1, A2, A3, E, X, Y, s)
+    one_T = F.fused_attention_block(ns, A1, A2, A3, s)
+    for block in (17, 18, 1000):
+        np.testing.assert_array_equal(attngrad.gradient(*a, block=block), one_X)
+        np.testing.assert_array_equal(attngrad.gradient(*a, wrt="Y", block=block), one_Y)
+        np.testing.assert_array_equal(attngrad.attention(A1, A2, A3, block=block), one_T)
     # and the automatic block is one block for small n
-    np.testing.assert_array_equal(attngrad.gradient(*a), F.gradient_exact_X(ns, *a, s))
+    np.testing.assert_array_equal(attngrad.gradient(*a), one_X)
+    bounds = error_bounds(inst)
+    assert_within("fused X", one_X, F.gradient_exact_X(ns, *a, s), 4 * bounds["grad_X"])
+    assert_within("fused Y", one_Y, F.gradient_exact_Y(ns, *a, s), 4 * bounds["grad_Y"])
 
 
 def test_large_scores_stay_finite_in_every_tile():
@@ -197,11 +202,11 @@ def test_auto_block_rule():
     ns, mp = NumpyNamespace(np.dtype(np.float64)), MpmathNamespace()
     tile = blocked.AUTO_TILE_ELEMENTS
     assert blocked.auto_block(ns, 1) == 1
-    assert blocked.auto_block(ns, 2048) == 2048                # 2048^2 = 2^22 entries: one block
-    assert blocked.auto_block(ns, 2049) == tile["numpy"] // 2049
-    assert blocked.auto_block(ns, 2 ** 14) == 256
-    assert blocked.auto_block(ns, 2 ** 20) == 4
-    assert blocked.auto_block(ns, 2 ** 23) == 1                # never below one row
+    assert blocked.auto_block(ns, 1024) == 1024                # 1024^2 = 2^20 entries: one block
+    assert blocked.auto_block(ns, 1025) == tile["numpy"] // 1025
+    assert blocked.auto_block(ns, 2 ** 14) == 64
+    assert blocked.auto_block(ns, 2 ** 19) == 2
+    assert blocked.auto_block(ns, 2 ** 21) == 1                # never below one row
     assert blocked.auto_block(mp, 2 ** 10) == tile["mpmath"] // 2 ** 10
     for n in (1, 100, 3000, 2 ** 14, 2 ** 20, 2 ** 23):
         b = blocked.auto_block(ns, n)
