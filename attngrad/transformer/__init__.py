@@ -28,7 +28,8 @@ from .model import Layer, check_model
 
 __all__ = ["Layer", "TransformerGradient", "forward", "gradient", "loss_and_gradient"]
 
-METHODS = {"exact"}
+METHODS = {"exact", "fast"}
+FAST_OPTIONS = {"eps", "degree", "basis", "max_rank"}
 
 
 @dataclass
@@ -38,11 +39,16 @@ class TransformerGradient:
     X:      dL/dX (n x d)
     layers: one dict per layer: "W_Q", "W_K", "W_V" (d x d) and, with an MLP, "W_g"
     head:   dL/dW_head (d x vocab) for the cross-entropy loss, else None
+    bound:  method="fast": a proven bound on the largest absolute error of every array above
+            (None for method="exact"); ``bounds`` per array, ``degrees`` per layer and head
     """
 
     X: object
     layers: list
     head: object = None
+    bound: float | None = None
+    bounds: dict | None = None
+    degrees: list | None = None
 
     def arrays(self):
         """(name, array) for every gradient: "X", "layers[0].W_Q", ..., "head"."""
@@ -54,10 +60,29 @@ class TransformerGradient:
         return out
 
 
-def _options(method, block):
+def _options(method, block, options=None):
+    """The fast path's options checked (eps, degree, basis, max_rank), or none for exact."""
     validate.choice("method", method, METHODS)
     if block is not None:
         validate.integer("block", block)
+    options = dict(options or {})
+    unknown = set(options) - (FAST_OPTIONS if method == "fast" else set())
+    if unknown:
+        raise TypeError(f"method={method!r}: unexpected keyword(s) {sorted(unknown)}"
+                        + (f"; its options are {sorted(FAST_OPTIONS)}" if method == "fast" else ""))
+    if method != "fast":
+        return None
+    from ..fast.api import DEFAULT_MAX_RANK, _check_eps
+    from ..poly import BASES
+
+    eps, degree = options.get("eps"), options.get("degree")
+    if eps is None and degree is None:
+        raise ValueError("eps: method='fast' needs eps (the accuracy to certify) or a degree")
+    out = {"eps": None if eps is None else _check_eps(eps),
+           "degree": None if degree is None else validate.integer("degree", degree, minimum=0),
+           "basis": validate.choice("basis", options.get("basis", "chebyshev"), set(BASES)),
+           "max_rank": validate.integer("max_rank", options.get("max_rank", DEFAULT_MAX_RANK))}
+    return out
 
 
 def _finite(ns, what, *arrays):
@@ -81,15 +106,24 @@ def forward(X, layers, *, scale=None, block=None):
     return T
 
 
-def gradient(X, layers, dT, *, scale=None, method="exact", block=None):
+def gradient(X, layers, dT, *, scale=None, method="exact", block=None, **options):
     """Every gradient of the model for any loss, given dT = dL/dT_m (n x d).
 
     Returns a :class:`TransformerGradient` (``.X``, ``.layers[i]["W_Q"]`` ...), arrays in the
-    caller's number system. Time O(m (n^2 d + n d^2)), memory O(m n d + block n).
+    caller's number system. method="exact": time O(m (n^2 d + n d^2)), memory
+    O(m n d + block n). method="fast": LSS24's almost-linear gradient (attngrad/transformer/
+    fast.py), options ``eps`` (the certified accuracy: ``.bound <= eps``), or ``degree`` (every
+    head at that degree; ``.bound`` still certified), ``basis`` ("chebyshev" or "taylor") and
+    ``max_rank``; ApproximationError, naming the layer and head, when eps cannot be certified.
     """
-    _options(method, block)
+    fast = _options(method, block, options)
     chk = check_model(X, layers, {"dT": (dT, ("n", "d"))})
     ns = chk.ns
+    if fast is not None:
+        from .fast import run
+
+        return run(chk, scale, block, ("given", chk.extra["dT"]), what="gradient(method='fast')",
+                   **fast)[1]
     T, cache = backprop.forward(ns, chk, scale, block)
     _finite(ns, "forward", T)
     dX, grads = backprop.backward(ns, chk, cache, chk.extra["dT"], block)
@@ -99,15 +133,18 @@ def gradient(X, layers, dT, *, scale=None, method="exact", block=None):
 
 
 def loss_and_gradient(X, layers, *, target=None, labels=None, head=None, scale=None,
-                      method="exact", block=None, reduction="sum"):
+                      method="exact", block=None, reduction="sum", **options):
     """(L, TransformerGradient) for a built-in loss:
 
     * ``target`` (n x d): L = 0.5 ||T_m - target||_F^2;
     * ``labels`` (n integers in [0, vocab)) with ``head`` (d x vocab): cross-entropy of the
       logits T_m head, summed over rows (``reduction="mean"``: averaged); the result's
       ``.head`` is dL/dhead.
+
+    ``method`` and its options as in :func:`gradient` (with method="fast" the loss is that of
+    the fast forward pass; ``.bound`` covers the gradients).
     """
-    _options(method, block)
+    fast = _options(method, block, options)
     validate.choice("reduction", reduction, {"sum", "mean"})
     if (target is None) == (labels is None):
         raise ValueError("target, labels: give exactly one (target for the squared loss, "
@@ -120,6 +157,15 @@ def loss_and_gradient(X, layers, *, target=None, labels=None, head=None, scale=N
         raise ValueError("reduction: the squared loss is 0.5 ||T_m - target||_F^2 (sum only)")
     chk = check_model(X, layers, {"target": (target, ("n", "d")), "head": (head, ("d", "vocab"))})
     ns = chk.ns
+    if fast is not None:
+        from .fast import run
+
+        if target is not None:
+            loss = ("squared", chk.extra["target"])
+        else:
+            H = chk.extra["head"]
+            loss = ("ce", (H, losses.check_labels(labels, chk.n, H.shape[1]), reduction))
+        return run(chk, scale, block, loss, what="loss_and_gradient(method='fast')", **fast)
     T, cache = backprop.forward(ns, chk, scale, block)
     _finite(ns, "forward", T)
     g_head = None

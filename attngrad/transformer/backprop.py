@@ -62,24 +62,44 @@ def forward(ns, chk, scale, block, keep_cache=True, engine=EXACT):
             T_next = Z + G if layer.mlp_residual else G
         else:
             T_next = Z
-        entry.update(A=A, Z=Z, P=P)
+        entry.update(A=A, Z=Z, P=P, Tn=T_next)
         if keep_cache:
             cache.append(entry)
         T = T_next
     return T, cache
 
 
+GRAM_ROWS = 1024   # rows per block of the weight gradients' sums over n (see gram)
+
+
+def gram(A, C, rows=GRAM_ROWS):
+    """A^T C summed over blocks of ``rows`` rows by pairwise summation: each entry is a sum of
+    n terms whose rounding error is at most gamma_{rows + ceil(log2(n / rows))} of the sum of
+    their magnitudes, not gamma_n (what the fast path's certificate charges)."""
+    n = A.shape[0]
+    if n <= rows:
+        return A.T @ C
+    return B.pairwise_sum(A[r:r + rows].T @ C[r:r + rows] for r in range(0, n, rows))
+
+
+def gram_length(n, rows=GRAM_ROWS):
+    """The gamma index of :func:`gram`'s sums over n rows."""
+    if n <= rows:
+        return n
+    return rows + (-(-n // rows) - 1).bit_length()
+
+
 def mlp_backward(ns, phi_name, W_g, Z, P, dT, mlp_residual):
     """(dL/dZ, dL/dW_g) through T' = phi(Z W_g) (+ Z with mlp_residual), P = Z W_g."""
     dP = dT * phi_prime(ns, phi_name, P)
     dZ = dP @ W_g.T
-    return (dZ + dT if mlp_residual else dZ), Z.T @ dP
+    return (dZ + dT if mlp_residual else dZ), gram(Z, dP)
 
 
 def projections_backward(ns, T, W, dQ, dK, dV):
     """(dL/dT, dL/dW_Q, dL/dW_K, dL/dW_V) through Q = T W_Q, K = T W_K, V = T W_V."""
     dT = dQ @ W["W_Q"].T + dK @ W["W_K"].T + dV @ W["W_V"].T
-    return dT, T.T @ dQ, T.T @ dK, T.T @ dV
+    return dT, gram(T, dQ), gram(T, dK), gram(T, dV)
 
 
 def backward(ns, chk, cache, dT, block, trace=None, engine=EXACT):

@@ -46,8 +46,10 @@ def check_labels(labels, n, vocab):
     return arr.astype(np.int64)
 
 
-def cross_entropy(ns, T, head, labels, reduction):
-    """(L, dL/dT, dL/dW_head); ``labels`` from :func:`check_labels`."""
+def cross_entropy(ns, T, head, labels, reduction, parts=False):
+    """(L, dL/dT, dL/dW_head); ``labels`` from :func:`check_labels`. With ``parts``, also
+    dL/dZ (after the row-sum correction) and each row's largest logit's column (the fast path's
+    certificate uses them)."""
     xp = ns.xp
     Z = T @ head
     n = Z.shape[0]
@@ -61,4 +63,8 @@ def cross_entropy(ns, T, head, labels, reduction):
     zero_row_sums(ns, dZ, w)          # rows of softmax - onehot sum to 0
     if reduction == "mean":
         L, dZ = L / ns.scalar(n), dZ / ns.scalar(n)
-    return L, dZ @ head.T, T.T @ dZ
+    from .backprop import gram
+
+    if parts:
+        return L, dZ @ head.T, gram(T, dZ), dZ, ns.row_argmax(w)
+    return L, dZ @ head.T, gram(T, dZ)

@@ -70,7 +70,8 @@ def forward(ns, feats, Q, K, V, s, causal, rows):
 
 
 def backward(ns, feats, Q, K, V, O, alpha, c, s, causal, rows):
-    """(dL/dQ, dL/dK, dL/dV) of the head (each n x d_h) from c = dL/dO~ (n x d_h), through f~."""
+    """(dL/dQ, dL/dK, dL/dV, colsum) of the head (each n x d_h; colsum_j = sum_i f~_ij, what the
+    certificate needs, from one more column) from c = dL/dO~ (n x d_h), through f~."""
     xp = ns.xp
     n, dh = V.shape
     r = xp.sum(c * O, axis=1)                                  # r_i = <c_i, O~_i>
@@ -82,10 +83,12 @@ def backward(ns, feats, Q, K, V, O, alpha, c, s, causal, rows):
     def key_sums(r0, r1, PsiT):        # [ZK | ZM] of the rows r0..r1-1
         return PsiT @ xp.concatenate([K[r0:r1], _outer_rows(ns, V[r0:r1], K[r0:r1])], axis=1)
 
-    def query_sums(r0, r1, PhiT):      # [AR | AM | AC] of the rows r0..r1-1
+    inv = (ns.ones((n,)) / alpha)[:, None]
+
+    def query_sums(r0, r1, PhiT):      # [AR | AM | AC | 1/alpha~] of the rows r0..r1-1
         q = Q[r0:r1]
         return PhiT @ xp.concatenate([q * ra[r0:r1, None], _outer_rows(ns, ca[r0:r1], q),
-                                      ca[r0:r1]], axis=1)
+                                      ca[r0:r1], inv[r0:r1]], axis=1)
 
     def dq_rows(r0, r1, PhiT, ZKM):    # s / alpha~_i (sum_m c_im Phi_i^T ZM_m - r_i Phi_i^T ZK)
         T = PhiT.T @ ZKM
@@ -96,7 +99,7 @@ def backward(ns, feats, Q, K, V, O, alpha, c, s, causal, rows):
         T = PsiT.T @ A
         TM = T[:, dh:dh + dh * dh].reshape(r1 - r0, dh, dh)
         dk = (xp.sum(V[r0:r1, :, None] * TM, axis=1) - T[:, :dh]) * s
-        return dk, T[:, dh + dh * dh:]
+        return dk, T[:, dh + dh * dh:-1], T[:, -1]
 
     if not causal:
         ZKM = None
@@ -109,13 +112,15 @@ def backward(ns, feats, Q, K, V, O, alpha, c, s, causal, rows):
             dQ[r0:r1] = dq_rows(r0, r1, PhiT, ZKM)
             part = query_sums(r0, r1, PhiT)
             A = part if A is None else A + part
+        colsum = ns.zeros((n,))
         for r0, r1 in blocks:
-            dK[r0:r1], dV[r0:r1] = dk_dv_rows(r0, r1, feats.key(ns, K[r0:r1]), A)
-        return dQ, dK, dV
+            dK[r0:r1], dV[r0:r1], colsum[r0:r1] = dk_dv_rows(r0, r1, feats.key(ns, K[r0:r1]), A)
+        return dQ, dK, dV, colsum
 
     # causal: prefix sums of keys for dQ (forward order), suffix sums of queries for dK, dV
     # (reverse order); each block's own lower triangle explicitly, as the exact path's p
     ZKM = ns.zeros((feats.rank, dh + dh * dh))
+    colsum = ns.zeros((n,))
     for r0, r1 in blocks:
         PhiT, PsiT = feats.query(ns, Q[r0:r1] * s), feats.key(ns, K[r0:r1])
         Fl = _local(ns, PhiT, PsiT, r0, r1) / alpha[r0:r1, None]    # f~ on the block's triangle
@@ -123,15 +128,17 @@ def backward(ns, feats, Q, K, V, O, alpha, c, s, causal, rows):
         dQ[r0:r1] = dq_rows(r0, r1, PhiT, ZKM) + (pl @ K[r0:r1]) * s
         dK[r0:r1] = (pl.T @ Q[r0:r1]) * s
         dV[r0:r1] = Fl.T @ c[r0:r1]
+        colsum[r0:r1] = xp.sum(Fl, axis=0)
         ZKM = ZKM + key_sums(r0, r1, PsiT)
-    A = ns.zeros((feats.rank, dh + dh * dh + dh))
+    A = ns.zeros((feats.rank, dh + dh * dh + dh + 1))
     for r0, r1 in reversed(blocks):
         PsiT = feats.key(ns, K[r0:r1])
-        dk, dv = dk_dv_rows(r0, r1, PsiT, A)
+        dk, dv, cs = dk_dv_rows(r0, r1, PsiT, A)
         dK[r0:r1] = dK[r0:r1] + dk
         dV[r0:r1] = dV[r0:r1] + dv
+        colsum[r0:r1] = colsum[r0:r1] + cs
         A = A + query_sums(r0, r1, feats.query(ns, Q[r0:r1] * s))
-    return dQ, dK, dV
+    return dQ, dK, dV, colsum
 
 
 class Features:
