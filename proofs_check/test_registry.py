@@ -23,7 +23,7 @@ REQUIRED = (
     + [f"Lemma D.{k}" for k in range(1, 6)] + ["Theorem D.6", "Lemma D.7 (ours)"]
     + ["Lemma D.8 (ours)", "Lemma D.9 (ours)", "Theorem D.10 (ours)", "Lemma D.11 (ours)",
        "Lemma D.12 (ours)"]
-    + [f"LSS24 Lemma T.{k} (ours)" for k in range(1, 7)]   # the exact multi-layer model
+    + [f"LSS24 Lemma T.{k} (ours)" for k in range(1, 11)]  # the multi-layer model, exact and fast
     # LSS24 as printed (issue 14): definitions, closed forms, low-rank constructions, causal
     # mask, residual and multi-head, the error induction and the main results
     + [f"LSS24 Definition {k}" for k in ("1.1", "1.2", "1.3", "3.1", "3.3", "C.3", "C.6", "C.7",

@@ -153,3 +153,52 @@ def test_lss24_amplification_is_measured(monkeypatch):
         return J, kappa / 10
     monkeypatch.setattr(lss24, "layer_map", small)
     assert _status("LSS24 Lemma H.4").status == "failed"
+
+
+def _fresh_lss24_fast(monkeypatch):
+    """derivations.lss24_fast with its cached fast runs cleared (they hold bounds computed by
+    the code under test; the exact models stay cached)."""
+    from derivations import lss24_fast
+
+    lss24_fast.runs.cache_clear()
+    return lss24_fast
+
+
+def _status_of(module, statement):
+    module.runs.cache_clear()
+    r = statement.run(gpu=False)
+    module.runs.cache_clear()
+    return r
+
+
+def test_fast_certificate_terms_are_needed(monkeypatch):
+    """The multi-layer certificate's lemmas fail when a term is dropped: the polynomial's error
+    (T.7 and the model, T.10), the softmax's relative error eta in the backward pass (T.8), a
+    Lipschitz constant below gelu's (T.9)."""
+    from attngrad.transformer import certificate as C
+    from attngrad.transformer import fast as F
+
+    m = _fresh_lss24_fast(monkeypatch)
+    for st in m.STATEMENTS:
+        assert _status_of(m, st).status == "verified", st.id
+    original = C.HeadForward.__init__
+    scaled = F._Scaled.__init__
+
+    def no_poly_error(self, poly, scale):
+        scaled(self, poly, 0.0)
+
+    with monkeypatch.context() as ctx:
+        ctx.setattr(F._Scaled, "__init__", no_poly_error)
+        assert _status_of(m, m.LEMMA_T7).status == "failed"
+        assert _status_of(m, m.LEMMA_T10).status == "failed"
+
+    def no_eta(self, *args):
+        original(self, *args)
+        self.eta = self.eta * 0
+
+    with monkeypatch.context() as ctx:
+        ctx.setattr(C.HeadForward, "__init__", no_eta)
+        assert _status_of(m, m.LEMMA_T8).status == "failed"
+    with monkeypatch.context() as ctx:
+        ctx.setitem(C.LIPSCHITZ, "gelu", (1.12, 0.7979))
+        assert _status_of(m, m.LEMMA_T9).status == "failed"

@@ -186,7 +186,8 @@ def model_bounds(ns, chk, cache, trace, loss, delta_scale=1.0, what="fast", reco
                     "Edphi": Edphi})
         ET = C.finite(ET_next, what)
         if record is not None:
-            record.append({"ET": fwd[-1]["ET"], "EA": EA, "EZ": EZ, "ET_next": ET})
+            record.append({"ET": fwd[-1]["ET"], "EA": EA, "EZ": EZ, "ET_next": ET,
+                           "heads": heads})
     out = {}
     EdT = _loss_bound(img, xb, u, n, ET, cache[-1]["Tn"], trace[len(cache) - 1]["dT"], loss,
                       out, what)
