@@ -42,3 +42,22 @@ def test_key_sums_reuse_the_lower_degrees():
     np.testing.assert_allclose(Z3, whole, rtol=1e-13, atol=1e-13)
     assert Z3.shape[0] == len(plan[0])
     assert keys.ensure(3).shape[0] == len(monomial_plan(3, 3)[0])   # a prefix, not recomputed
+
+
+@pytest.mark.parametrize("wrt", ["X", "Y"])
+def test_the_bound_by_chunks_of_rows_is_the_whole_bound(wrt, monkeypatch):
+    """The bound's per-row terms are row-local and its sums add over rows: evaluated by chunks
+    of 7 rows it equals the one-chunk value up to the float64 summation order (far below the
+    10^-6 slack it carries)."""
+    from attngrad.fast import certificate
+
+    a = _inst(60, 3, 2)
+    whole = gradient_fixed_degree(*a, wrt=wrt, degree=3, return_info=True).bound
+    monkeypatch.setattr(certificate, "CHUNK_ROWS", 7)
+    chunked = gradient_fixed_degree(*a, wrt=wrt, degree=3, return_info=True).bound
+    assert chunked == pytest.approx(whole, rel=1e-12)
+    Q, K, V = a[:3]
+    t = attngrad.attention(Q, K, V, method="fast", eps=1e-6, return_bound=True).bound
+    monkeypatch.setattr(certificate, "CHUNK_ROWS", 1 << 14)
+    assert t == pytest.approx(attngrad.attention(Q, K, V, method="fast", eps=1e-6,
+                                                 return_bound=True).bound, rel=1e-12)

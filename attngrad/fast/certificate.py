@@ -55,7 +55,7 @@ Lemma D.12 (ours), the forward pass: |T~ - f V|_im <= xi^V_im + |((f~ - f) V)_im
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .features import feature_consts
 from .rounding import SLACK, U_FLOOR, gamma, max_entry, scaled_up, scaled_up_rows, sup, to64
@@ -231,32 +231,67 @@ def terms_X(inst, pt, rows, cert):
                 Fsq=Fsq, rowsum=rowsum)
 
 
-def rounding_X(inst, pt, rows, G1=None, G2=None, F1=None, F0=None):
-    """Bound on |G~ - g~'| (the computed g~ against the exact sum of its terms): the rounding
-    of the final contractions (Theorem D.10, ours). G1, G2: |A1^T p1~ A2|, |A1^T p2~ A2| as
-    computed; before the final pass (degree selection) they are bounded from F1, F0."""
-    u, d, s, eta = inst.u, inst.d, inst.s, pt.eta
+def rounding_sums(inst, pt, rows, F1=None, F0=None):
+    """The row sums of the rounding bound (additive over blocks of rows): e1, e2 (the blocked
+    sums and products of the final contractions) and, from F1, F0, the magnitudes g1, g2 that
+    bound |G1|, |G2| before they are computed."""
+    u, d, eta = inst.u, inst.d, pt.eta
     alpha, absc, absr = rows["alpha"], abs(rows["c"]), abs(rows["r"])
     N1 = 2 * pt.Nn + d * pt.k + 3
     N2 = 2 * pt.Nn + pt.k + 2
     e1 = (gamma(N1, u) * pt.PabsF) * ((inst.A1abs.T @ (absc / alpha[:, None])) @ inst.SHA)
     e2 = (gamma(N2, u) * pt.PabsF) * inst.xb.outer(inst.A1abs.T @ (absr / alpha), inst.SA)
-    if G1 is None:   # not computed yet: |G1|, |G2| <= their terms' magnitudes (f~ <= (1+eta) f)
-        G1 = (1 + eta) * (inst.A1abs.T @ (inst.xb.sqrt((absc * absc).sum(axis=1))[:, None]
-                                          * F1)) + e1
-        G2 = (1 + eta) * (inst.A1abs.T @ (absr[:, None] * F0)) + e2
+    g1 = g2 = None
+    if F1 is not None:   # |G1|, |G2| <= their terms' magnitudes (f~ <= (1 + eta) f)
+        g1 = (1 + eta) * (inst.A1abs.T @ (inst.xb.sqrt((absc * absc).sum(axis=1))[:, None] * F1))
+        g2 = (1 + eta) * (inst.A1abs.T @ (absr[:, None] * F0))
+    return [e1, e2, g1, g2]
+
+
+def _rounding(inst, e1, e2, g1, g2, G1, G2):
+    u, s = inst.u, inst.s
+    if G1 is None:   # not computed yet: bounded by the magnitudes of their terms
+        G1, G2 = g1 + e1, g2 + e2
     return s * (e1 + e2) + gamma(3, u) * s * (abs(G1) + abs(G2))
+
+
+def rounding_X(inst, pt, rows, G1=None, G2=None, F1=None, F0=None):
+    """Bound on |G~ - g~'| (the computed g~ against the exact sum of its terms): the rounding
+    of the final contractions (Theorem D.10, ours). G1, G2: |A1^T p1~ A2|, |A1^T p2~ A2| as
+    computed; before the final pass (degree selection) they are bounded from F1, F0."""
+    return _rounding(inst, *rounding_sums(inst, pt, rows, F1, F0), G1, G2)
+
+
+# rows per chunk when the bound is evaluated: its n x d temporaries stay a few MiB
+CHUNK_ROWS = 1 << 14
+
+
+def _chunks(inst, rows, cert):
+    """(inst with its rows s0:s1, rows s0:s1, cert with rows s0:s1) for every chunk: every
+    per-row term is row-local, and the bound adds or maximises them over rows."""
+    n = inst.n
+    ptc, rc = cert
+    for s0 in range(0, n, CHUNK_ROWS):
+        sl = slice(s0, min(n, s0 + CHUNK_ROWS))
+        a1 = getattr(inst, "A1abs", None)
+        sub = replace(inst, A1abs=a1[sl]) if a1 is not None else inst
+        yield (sub, {k: v[sl] for k, v in rows.items()},
+               (ptc, {k: v[sl] for k, v in rc.items()}))
 
 
 def gradient_X_bound(inst, pt, rows, cert, G1=None, G2=None):
     """(bound, parts): bound >= ||g~ - dL/dX||_inf (Theorem D.10, ours). rows: float64 per-row
     arrays of the query pass; G1, G2: the computed A1^T p1~ A2 and A1^T p2~ A2 (float64), or
-    None before the final pass (degree selection)."""
+    None before the final pass (degree selection). Evaluated by chunks of rows."""
     if not (math.isfinite(pt.eta) and _finite_rows(inst, rows, cert)):
         return math.inf, {}
-    t = terms_X(inst, pt, rows, cert)
-    prop = inst.s * (inst.A1abs.T @ t["rowsum"])
-    rnd = rounding_X(inst, pt, rows, G1, G2, t["F1"], t["F0"])
+    prop, sums = 0.0, None
+    for sub, r, c in _chunks(inst, rows, cert):
+        t = terms_X(sub, pt, r, c)
+        prop = prop + inst.s * (sub.A1abs.T @ t["rowsum"])
+        part = rounding_sums(sub, pt, r, t["F1"], t["F0"])
+        sums = part if sums is None else [a + b for a, b in zip(sums, part)]
+    rnd = _rounding(inst, *sums, G1, G2)
     uf = _underflow_X(inst, pt, rows["alpha"], abs(rows["c"]), abs(rows["r"]))
     total = sup(prop + rnd) * SLACK + uf
     return total, {"propagation": sup(prop), "rounding": sup(rnd), "underflow": uf,
@@ -303,7 +338,10 @@ def gradient_Y_bound(inst, pt, rows, cert):
     """(bound, parts): bound >= ||g~_Y - dL/dY||_inf (Lemma D.11, ours)."""
     if not (math.isfinite(pt.eta) and _finite_rows(inst, rows, cert)):
         return math.inf, {}
-    prop, rnd = terms_Y(inst, pt, rows, cert)
+    prop = rnd = 0.0
+    for sub, r, c in _chunks(inst, rows, cert):
+        p_, r_ = terms_Y(sub, pt, r, c)
+        prop, rnd = prop + p_, rnd + r_
     uf = 0.0
     if pt.feat is not None:
         _, SPhi, Mk = pt.feat
@@ -329,7 +367,9 @@ def attention_bound(inst, pt, rows, cert):
     """(bound, parts): bound >= max_im |T~_im - (f V)_im| (Lemma D.12, ours)."""
     if not (math.isfinite(pt.eta) and _finite_rows(inst, rows, cert)):
         return math.inf, {}
-    xi, prop = terms_attention(inst, pt, rows, cert)
-    total = sup(xi + prop) * SLACK
-    return total, {"propagation": sup(prop), "rounding": sup(xi), "underflow": 0.0,
-                   "eta": pt.eta}
+    total, prop, rnd = 0.0, 0.0, 0.0
+    for sub, r, c in _chunks(inst, rows, cert):
+        xi, pr = terms_attention(sub, pt, r, c)
+        total = max(total, sup(xi + pr) * SLACK)
+        prop, rnd = max(prop, sup(pr)), max(rnd, sup(xi))
+    return total, {"propagation": prop, "rounding": rnd, "underflow": 0.0, "eta": pt.eta}

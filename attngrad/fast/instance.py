@@ -89,7 +89,7 @@ def _refine(xb, q64, k64, bound_rows, margin, sign):
     n = q64.shape[0]
     order = xb.argsort(-bound_rows)
     best, done = -math.inf, 0
-    step = max(1, min(n, (1 << 20) // max(k64.shape[0], 1)))
+    step = max(1, min(n, (1 << 23) // max(k64.shape[0], 1)))   # rows per product: 2^23 scores
     while done < n and done * k64.shape[0] < REFINE_ENTRIES:
         if not float(bound_rows[order[done]]) > best:
             return best
