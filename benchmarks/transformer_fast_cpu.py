@@ -11,6 +11,8 @@ Two measurements, markdown on stdout (machine and date first):
   ``--exact-max`` the exact gradient is not run (its time extrapolated from the slope 2).
 * ``layers``: how the error, the bound and the needed degree grow with the number of layers (1 to
   8) at fixed n and weight scale, with a figure (``--figure``).
+* ``sweep``: where it breaks as the entry bound grows (weight scales, the scores they give, the
+  degrees needed, or the refusal).
 
 The model: residual attention (scale 1/d_h) and a GELU MLP with its residual; weights
 N(0, (w / sqrt(d))^2) with w = ``--weight``; inputs N(0, 1/4).
@@ -163,6 +165,47 @@ def layers_growth(args):
         fig.savefig(args.figure, dpi=120)
 
 
+def sweep(args):
+    """Where the fast multi-layer gradient breaks as the entry bound grows: for weight scales w
+    (``--weights``), the largest score magnitude any head sees, the degrees the certificate
+    needs for eps (relative ``--rel-eps``), the bound and the error, or the refusal."""
+    header()
+    print(f"n = {args.n}, d = {args.d}, {args.m} layers, {args.heads_one} heads, causal; "
+          f"eps = {args.rel_eps:g} x max |exact gradient|")
+    print()
+    print("| weight scale | max |score| | max |score| / sqrt(ln n) | degrees | error | bound "
+          "| fast s | exact s |")
+    print("| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+    for w in args.weights:
+        X, layers, target = model(args.n, args.d, args.m, args.heads_one, True, w, 11)
+        radius = max_score(X, layers)
+        te, tf, err, bound, deg, eps, why = run_one(X, layers, target, args.rel_eps)
+        cells = [f"{w:g}", f"{radius:.3g}", f"{radius / math.sqrt(math.log(args.n)):.2f}"]
+        if why:
+            cells += [f"refused: {why}", "-", "-", "-", f"{te:.3g}"]
+        else:
+            cells += [" ".join("/".join(map(str, g)) for g in deg), f"{err:.2g}", f"{bound:.2g}",
+                      f"{tf:.3g}", f"{te:.3g}"]
+        print("| " + " | ".join(cells) + " |", flush=True)
+
+
+def max_score(X, layers):
+    """The largest |score| of any head of any layer on the exact forward pass."""
+    from attngrad.transformer import backprop
+    from attngrad.transformer.model import check_model
+
+    chk = check_model(X, layers)
+    _, cache = backprop.forward(chk.ns, chk, None, None)
+    top = 0.0
+    for layer, c in zip(layers, cache):
+        dh = X.shape[1] // layer.heads
+        for l in range(layer.heads):
+            hc = slice(l * dh, (l + 1) * dh)
+            S = (c["Q"][:, hc] @ c["K"][:, hc].T) * float(c["s"])
+            top = max(top, float(np.max(np.abs(S))))
+    return top
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -177,12 +220,18 @@ def main(argv=None):
     g.add_argument("--heads-one", type=int, default=4)
     g.add_argument("--degrees", type=int, nargs="+", default=[2, 4, 6])
     g.add_argument("--figure", default=None)
-    for p in (t, g):
+    w = sub.add_parser("sweep")
+    w.add_argument("--n", type=int, default=1024)
+    w.add_argument("--m", type=int, default=2)
+    w.add_argument("--heads-one", type=int, default=4)
+    w.add_argument("--weights", type=float, nargs="+",
+                   default=[0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0])
+    for p in (t, g, w):
         p.add_argument("--d", type=int, default=16)
         p.add_argument("--weight", type=float, default=0.3)
         p.add_argument("--rel-eps", type=float, default=1e-6)
     args = ap.parse_args(argv)
-    table(args) if args.what == "table" else layers_growth(args)
+    {"table": table, "layers": layers_growth, "sweep": sweep}[args.what](args)
     return 0
 
 
