@@ -29,6 +29,7 @@ from .conftest import CupyStandIn
 from .helpers import (ETA32, ETA64, NAMES, U32, U64, all_mpf, args, assert_within,
                       attention_bound, error_bounds, instance, instances, magnitudes, mp_tol,
                       peak_bytes)
+from .profiles import examples
 
 BLOCKS = [1, 7, "n", "n+5", (7, 3), (1, 1), (5, "n")]
 
@@ -83,7 +84,7 @@ def test_blocked_matches_unblocked(spec, dtype):
     _check_float(inst, _block(spec, 23), dtype=dtype)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(inst=instances(max_n=13, max_d=4),
        block=st.one_of(st.integers(1, 16), st.tuples(st.integers(1, 16), st.integers(1, 16))),
        scale=st.sampled_from([None, 1]))

@@ -27,6 +27,7 @@ from attngrad import transformer as tr
 from derivations.model_loops import directional, leaves_of, model_loss
 
 from tests import transformer_oracle as oracle
+from tests.profiles import examples
 
 PHIS = ("identity", "relu", "tanh", "gelu", "gelu_tanh")
 LOSSES = ("squared", "ce", "ce_mean")
@@ -174,7 +175,7 @@ FD_SPEC = st.fixed_dictionaries({
     lambda s: s if s["phi"] else {**s, "mlp_residual": False})
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(n=st.integers(1, 6), d=st.integers(1, 4), specs=st.lists(FD_SPEC, min_size=1, max_size=3),
        kind=st.sampled_from(LOSSES), seed=st.integers(0, 2 ** 32 - 1))
 def test_finite_differences_any_shape(n, d, specs, kind, seed):
