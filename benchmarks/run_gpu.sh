@@ -63,8 +63,9 @@ EOF
     ;;
 tests)
     # --continue-on-collection-errors: a module that cannot be imported here (a missing
-    # optional package) is reported, the others still run
-    timeout -k 20 "$LIMIT" "$PY" -m pytest -m gpu --runslow -rs tests proofs_check -q \
+    # optional package) is reported, the others still run; -o addopts: one process (one
+    # device, and no pytest-xdist needed)
+    timeout -k 20 "$LIMIT" "$PY" -m pytest -o addopts= -m gpu --runslow -rs tests proofs_check -q \
         --continue-on-collection-errors --junitxml "$OUTDIR/tests.xml" "$@" 2>&1 \
         | tee "$OUTDIR/tests.txt"
     exit "${PIPESTATUS[0]}"

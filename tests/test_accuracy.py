@@ -16,6 +16,7 @@ import attngrad
 
 from .helpers import (ETA32, ETA64, NAMES, U32, args, assert_within, error_bounds, instance, instances, magnitudes,
                       mp_tol, to_mp)
+from .profiles import examples
 
 FORWARD = ("u", "alpha", "f")           # take (A1, A2, X)
 CHAIN = ("c", "q", "p", "p1", "p2", "r")  # take all six
@@ -75,7 +76,7 @@ def check_float_vs_mpmath(inst, scale=None, dtype=np.float64, names=QUANTITIES):
                           2 * b[name] + mp_tol(mag[name]))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(instances())
 @example(N1D1)
 @example(ODD)
@@ -83,13 +84,13 @@ def test_float64_matches_mpmath_every_quantity(inst):
     check_float_vs_mpmath(inst)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(instances(max_n=4, max_d=3), st.sampled_from([1, 0.5, 3]))
 def test_float64_matches_mpmath_with_scale(inst, scale):
     check_float_vs_mpmath(inst, scale=scale, names=("f", "c", "loss", "grad_X", "grad_Y"))
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(instances(max_n=4, max_d=3))
 @example(N1D1)
 def test_float32_matches_mpmath(inst):
@@ -117,7 +118,7 @@ SUBNORMAL = {"A1": np.ones((4, 4)), "A2": np.full((4, 4), 2.0 ** -149),
              "X": np.ones((4, 4)), "Y": np.ones((4, 4))}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(instances())
 @example(N1D1)
 @example(ODD)
@@ -137,7 +138,7 @@ def test_exact_matches_naive_float64(inst):
     assert_within("exact vs naive", exact, naive, 2 * (b + b) + under)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(instances(max_n=4, max_d=3))
 @example(N1D1)
 def test_exact_matches_naive_mpmath(inst):
@@ -149,7 +150,7 @@ def test_exact_matches_naive_mpmath(inst):
     assert_within("exact vs naive (50 digits)", exact, naive, mp_tol(mag))
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(instances(max_n=4, max_d=3), st.sampled_from([1, 0.25]))
 def test_exact_matches_naive_with_scale(inst, scale):
     mag = magnitudes(inst, scale)["grad_X"]
@@ -161,7 +162,7 @@ def test_exact_matches_naive_with_scale(inst, scale):
 
 # --- attention (AS23) ------------------------------------------------------------------
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(st.data())
 def test_attention_float64_matches_mpmath(data):
     from hypothesis.extra import numpy as hnp

@@ -14,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 import attngrad
 
 from .helpers import NAMES, args, instance, shapes, to_mp
+from .profiles import examples
 
 N, D = 3, 2
 INST = instance(N, D, seed=0)
@@ -158,7 +159,7 @@ def test_all_huge_float32_inputs_raise(label, fn):
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.integers(1, 4), st.integers(1, 3), st.data())
 @example(1, 1, None)
 def test_float32_never_returns_nan_or_inf(n, d, data):

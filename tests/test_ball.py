@@ -18,6 +18,7 @@ from attngrad.ball import Enclosure, float_up, to_arb
 
 from . import oracle
 from .helpers import NAMES, args, instance, instances
+from .profiles import examples
 
 SLACK = mpmath.mpf(10) ** -100  # the oracle's own error at 120 digits, with room
 
@@ -33,7 +34,7 @@ def _inside(enc_lo, enc_hi, ref):
                    for lo, hi, r in zip(enc_lo.reshape(-1), enc_hi.reshape(-1), ref.reshape(-1)))
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(instances(max_n=6, max_d=3), st.sampled_from(["X", "Y"]))
 @example({k: np.full(s, 1.5) for k, s in zip(NAMES, [(1, 1)] * 6)}, "X")
 def test_enclosure_contains_the_oracle_gradient(inst, wrt):

@@ -29,6 +29,7 @@ from .conftest import CupyStandIn
 from .helpers import (ETA32, ETA64, NAMES, U32, U64, all_mpf, args, assert_within,
                       attention_bound, error_bounds, instance, instances, magnitudes, mp_tol,
                       peak_bytes)
+from .profiles import examples
 
 BLOCKS = [1, 7, "n", "n+5", (7, 3), (1, 1), (5, "n")]
 
@@ -83,7 +84,7 @@ def test_blocked_matches_unblocked(spec, dtype):
     _check_float(inst, _block(spec, 23), dtype=dtype)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(inst=instances(max_n=13, max_d=4),
        block=st.one_of(st.integers(1, 16), st.tuples(st.integers(1, 16), st.integers(1, 16))),
        scale=st.sampled_from([None, 1]))
@@ -246,25 +247,28 @@ def test_memory_is_o_nd_plus_tile():
     assert peak <= n * n * 8 / 32, peak
 
 
-def test_memory_of_the_other_functions_of_tiles_and_of_the_auto_block():
-    n, d, b = 2 ** 13, 8, 64
-    a = args(instance(n, d, seed=12))
-    nd, full = n * d * 8, n * n * 8
-    for name, fn in {"loss": lambda: attngrad.loss(*a, block=b),
-                     "grad_Y": lambda: attngrad.gradient(*a, wrt="Y", block=b),
-                     "attention": lambda: attngrad.attention(a[0], a[1], a[2], block=b)}.items():
-        peak = peak_bytes(fn)
-        assert peak <= 8 * b * n * 8 + 16 * nd, (name, peak)
-        assert peak <= full / 16, (name, peak)
+_N13, _D = 2 ** 13, 8  # n and d of the cases below (float64: one n x n matrix is 512 MiB)
+_TILE_CASES = {  # name -> (call on the six inputs, entries of a tile, part of n^2 or None)
+    "loss": (lambda a: attngrad.loss(*a, block=64), 64 * _N13, 1 / 16),
+    "grad_Y": (lambda a: attngrad.gradient(*a, wrt="Y", block=64), 64 * _N13, 1 / 16),
+    "attention": (lambda a: attngrad.attention(a[0], a[1], a[2], block=64), 64 * _N13, 1 / 16),
     # rows x cols tiles of 128 x 512 entries
-    for name, fn in {"grad_X": lambda: attngrad.gradient(*a, block=(128, 512)),
-                     "loss": lambda: attngrad.loss(*a, block=(128, 512))}.items():
-        peak = peak_bytes(fn)
-        assert peak <= 8 * 128 * 512 * 8 + 16 * nd, (name, peak)
+    "grad_X 128x512": (lambda a: attngrad.gradient(*a, block=(128, 512)), 128 * 512, None),
+    "loss 128x512": (lambda a: attngrad.loss(*a, block=(128, 512)), 128 * 512, None),
     # block=None above n = 2048: tiles of AUTO_TILE_ELEMENTS entries
-    peak = peak_bytes(lambda: attngrad.gradient(*a))
-    assert peak <= 8 * blocked.AUTO_TILE_ELEMENTS["numpy"] * 8 + 16 * nd, peak
-    assert peak <= full / 2, peak
+    "grad_X auto": (lambda a: attngrad.gradient(*a), blocked.AUTO_TILE_ELEMENTS["numpy"], 1 / 2),
+}
+
+
+@pytest.mark.parametrize("name", list(_TILE_CASES))
+def test_memory_of_the_other_functions_of_tiles_and_of_the_auto_block(name):
+    """n = 2^13, d = 8, float64: peak <= 8 tiles + 16 n d entries, and below a part of one
+    n x n matrix (one case a test, so that they run in parallel)."""
+    call, tile, part = _TILE_CASES[name]
+    a = args(instance(_N13, _D, seed=12))
+    peak = peak_bytes(lambda: call(a))
+    assert peak <= 8 * tile * 8 + 16 * _N13 * _D * 8, (name, peak)
+    assert part is None or peak <= part * _N13 * _N13 * 8, (name, peak)
 
 
 def test_memory_measurement_sees_the_unblocked_matrices():

@@ -13,6 +13,8 @@ from attngrad.fast import (attention_fast, features, gradient_fast, gradient_fix
 from attngrad.poly import exp_poly
 from attngrad.backend import NumpyNamespace
 
+from .profiles import examples
+
 KINDS = ("uniform", "peaked", "rankone", "flat", "onehot-E", "aligned", "zero-residual")
 
 
@@ -50,7 +52,7 @@ def exact_mp(args, wrt="X", dps=30):
                                                      wrt=wrt))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(2, 10), d=st.integers(1, 3), seed=st.integers(0, 10 ** 6),
        scale=st.sampled_from([0.05, 0.3, 1.0, 2.0, 4.0]), kind=st.sampled_from(KINDS),
        eps=st.sampled_from([1e-2, 1e-5, 1e-8, 1e-11]), basis=st.sampled_from(["chebyshev", "taylor"]))
@@ -74,7 +76,7 @@ def test_error_below_bound_below_eps(wrt, n, d, seed, scale, kind, eps, basis):
     assert res.value.shape == (d, d) and res.rank == rank_for(d, res.degree)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(2, 10), d=st.integers(1, 3), seed=st.integers(0, 10 ** 6),
        scale=st.sampled_from([0.3, 1.0, 2.0]), kind=st.sampled_from(KINDS),
        degree=st.integers(0, 4), basis=st.sampled_from(["chebyshev", "taylor"]))
@@ -214,7 +216,7 @@ def test_float32_certifies_or_raises():
         assert float(np.max(np.abs(res.value.astype(np.float64) - ref))) <= res.bound <= eps
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(n=st.integers(2, 12), d=st.integers(1, 3), dv=st.integers(1, 3), seed=st.integers(0, 999),
        scale=st.sampled_from([0.2, 1.0, 2.5]), eps=st.sampled_from([1e-3, 1e-9]))
 def test_attention_fast(n, d, dv, seed, scale, eps):
@@ -247,7 +249,7 @@ def test_features_are_the_monomials(d, g):
         assert math.isclose(s, float(q @ k) ** m, rel_tol=1e-12, abs_tol=1e-15)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(deg=st.integers(0, 8), lo=st.floats(-3, 0.9), width=st.floats(0.1, 3),
        basis=st.sampled_from(["chebyshev", "taylor"]))
 @example(deg=8, lo=-2.45334784383878, width=0.1, basis="chebyshev")  # once beat a 30-digit sample

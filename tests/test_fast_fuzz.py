@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 import attngrad
 from tests.fuzz_inputs import Case, hostile_case, judge, reference
+from tests.profiles import examples
 
 
 def _m(v):
@@ -23,7 +24,7 @@ ZERO_A3 = Case("gradient", "Y", "zero-A3", (_m(.2), _m(8.), _m(0.), _m(.2), _m(.
 ZERO_V = Case("attention", "X", "zero-V", (_Q, _K, np.zeros((46, 2))), 1e-6)
 
 
-@settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 @given(case=st.builds(lambda seed: hostile_case(seed, max_n=40, max_d=5),
                       st.integers(0, 2 ** 32 - 1)))
 @example(case=R280)

@@ -16,6 +16,7 @@ from hypothesis import example, given, settings
 import attngrad
 
 from .helpers import args, instance, instances, to_mp
+from .profiles import examples
 
 DPS = 60
 STEP = mpmath.ldexp(1, -66)
@@ -52,7 +53,7 @@ def gradient_mp(inst, wrt, **kw):
         return attngrad.gradient(*args(inst, to_mp), wrt=wrt, **kw)
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(12), deadline=None)
 @given(instances(max_n=4, max_d=3))
 @example(instance(1, 1, seed=0, bound=2.0))
 @example(instance(3, 3, seed=5, bound=2.0))
@@ -60,14 +61,14 @@ def test_gradient_X_matches_central_differences(inst):
     assert_matches_fd(inst, gradient_mp(inst, "X"), "X")
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=examples(12), deadline=None)
 @given(instances(max_n=4, max_d=3))
 @example(instance(1, 1, seed=0, bound=2.0))
 def test_gradient_Y_matches_central_differences(inst):
     assert_matches_fd(inst, gradient_mp(inst, "Y"), "Y")
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=examples(6), deadline=None)
 @given(instances(max_n=3, max_d=2))
 def test_naive_gradient_matches_central_differences(inst):
     assert_matches_fd(inst, gradient_mp(inst, "X", method="naive"), "X")

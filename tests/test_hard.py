@@ -16,6 +16,7 @@ import attngrad
 from attngrad import hard as H
 
 from .helpers import peak_bytes
+from .profiles import examples
 
 pycosat = pytest.importorskip("pycosat")
 
@@ -74,7 +75,7 @@ cnfs = st.integers(0, 7).flatmap(lambda v: st.lists(
     if v else st.just([]), max_size=12).map(lambda cl: H.CNF(v, tuple(tuple(c) for c in cl))))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(cnfs)
 @example(H.CNF(0, ()))
 @example(H.CNF(1, ((1,), (-1,))))

@@ -17,6 +17,7 @@ from attngrad.backend import MpmathNamespace, NumpyNamespace
 
 from .helpers import (ENTRY, args, assert_within, error_bounds, instance, instances, magnitudes,
                       mp_tol, to_mp)
+from .profiles import examples
 from .test_accuracy import check_float_vs_mpmath
 
 SYSTEMS = ["mpmath", "float64"]
@@ -43,7 +44,7 @@ def _run(system, fn):
 
 # --- f does not see a constant added to a row of scores -----------------------------------
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(instances(), st.floats(-3, 3), st.sampled_from(SYSTEMS))
 @example(instance(1, 1, seed=0), 2.5, MP)
 def test_row_shift_through_a_constant_column_of_A2(inst, kappa, system):
@@ -66,7 +67,7 @@ def test_row_shift_through_a_constant_column_of_A2(inst, kappa, system):
                       _tol(system, which, "grad_X")[:, -1])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(st.data(), st.sampled_from(SYSTEMS))
 def test_softmax_rows_ignores_row_constants(data, system):
     n = data.draw(st.integers(1, 6))
@@ -99,7 +100,7 @@ def test_softmax_rows_ignores_row_constants(data, system):
 
 # --- rows of f are probability vectors ----------------------------------------------------
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(instances(), st.sampled_from(SYSTEMS))
 @example(instance(1, 1, seed=0), "float64")
 def test_rows_of_f_are_positive_and_sum_to_one(inst, system):
@@ -139,7 +140,7 @@ def test_large_scores_are_finite_and_correct(target, nd, dtype):
 
 # --- dL/dY --------------------------------------------------------------------------------
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(instances(max_n=4, max_d=3), st.sampled_from(SYSTEMS))
 def test_dL_dY_is_fA3_transposed_times_c(inst, system):
     a = _args(inst, system)
@@ -148,7 +149,7 @@ def test_dL_dY_is_fA3_transposed_times_c(inst, system):
     assert_within(f"dL/dY = (f A3)^T c ({system})", G, ref, _tol(system, inst, "grad_Y", inst))
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(instances(max_n=4, max_d=3), st.data())
 def test_dL_dY_is_linear_in_the_residual(inst, data):
     """c = f A3 Y - E, so changing E by D changes dL/dY by -(f A3)^T D (mpmath)."""
@@ -165,7 +166,7 @@ def test_dL_dY_is_linear_in_the_residual(inst, data):
 
 # --- the scale -----------------------------------------------------------------------------
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(instances(max_n=4, max_d=4), st.sampled_from([1, 0.5, 3]))
 @example(instance(2, 3, seed=0), 1)
 def test_scale_t_at_X_equals_default_scale_at_t_d_X(inst, t):
@@ -199,7 +200,7 @@ def test_default_scale_is_one_over_d():
 
 # --- permutations ------------------------------------------------------------------------
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(instances(), st.randoms(use_true_random=False), st.sampled_from(SYSTEMS))
 def test_permuting_rows_of_A1_and_E(inst, rnd, system):
     """Rows of A1 and E permuted together: rows of f and c permuted, L, dL/dX, dL/dY unchanged."""
@@ -218,7 +219,7 @@ def test_permuting_rows_of_A1_and_E(inst, rnd, system):
                       _tol(system, moved, name, inst))
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(instances(), st.randoms(use_true_random=False), st.sampled_from(SYSTEMS))
 def test_permuting_rows_of_A2_and_A3(inst, rnd, system):
     """Keys and values permuted together: L (and both gradients) unchanged, columns of f permuted."""
@@ -237,7 +238,7 @@ def test_permuting_rows_of_A2_and_A3(inst, rnd, system):
 
 # --- Y = 0 --------------------------------------------------------------------------------
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(instances(), st.sampled_from(["mpmath", "float64", "float32"]))
 @example(instance(1, 1, seed=0), "float32")
 def test_Y_zero_gives_c_equal_minus_E(inst, system):

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 import attngrad
 from attngrad import kron, rowwise_kron, unvec, vec
 
+from .profiles import examples
+
 DIM = st.integers(1, 4)
 
 
@@ -33,7 +35,7 @@ def entry(M, i, j):
     return M[i - 1, j - 1]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(matrices(), matrices())
 @example(np.array([[2]], dtype=object), np.array([[3]], dtype=object))
 def test_kron_as_printed(X, Y):
@@ -49,7 +51,7 @@ def test_kron_as_printed(X, Y):
                     assert entry(K, (j0 - 1) * n1 + j1, (i0 - 1) * m1 + i1) == entry(X, j0, i0) * entry(Y, j1, i1)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(matrices(), matrices())
 def test_kron_agrees_with_numpy_kron(X, Y):
     np.testing.assert_array_equal(kron(X.astype(float), Y.astype(float)), np.kron(X.astype(float), Y.astype(float)))
@@ -61,7 +63,7 @@ def same_rows(draw, count):
     return [int_matrix(draw, n, draw(DIM)) for _ in range(count)]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(same_rows(2))
 def test_rowwise_kron_as_printed(pair):
     """(U1 (/) U2)_{i, l1 + (l2-1) k1} = (U1)_{i,l1} (U2)_{i,l2} (Fact A.2, the "U_{i,l2}" read as U2)."""
@@ -76,7 +78,7 @@ def test_rowwise_kron_as_printed(pair):
                 assert entry(W, i, l1 + (l2 - 1) * k1) == entry(U1, i, l1) * entry(U2, i, l2)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(same_rows(2), same_rows(2))
 def test_fact_A2(us, vs):
     """(U1 V1^T) o (U2 V2^T) = (U1 (/) U2)(V1 (/) V2)^T, exactly, for k1, k2 >= 1."""
@@ -90,7 +92,7 @@ def test_fact_A2(us, vs):
     assert (lhs == rhs).all()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(matrices())
 def test_vec_is_row_major_and_unvec_inverts_it(M):
     """vec: x_{(i0-1) m + i1} = M_{i0,i1} (rows stacked); unvec(vec(M)) = M."""
@@ -104,7 +106,7 @@ def test_vec_is_row_major_and_unvec_inverts_it(M):
     assert (vec(unvec(x, r, m)) == x).all()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.data())
 def test_fact_3_8_tensor_trick(data):
     """vec(A1 X A2^T) = (A1 (x) A2) vec(X), exactly (row-major vec)."""

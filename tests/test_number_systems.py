@@ -24,6 +24,7 @@ from attngrad import backend, formulas
 from . import oracle
 from .conftest import CupyStandIn
 from .helpers import all_mpf, args, assert_within, error_bounds, instance, instances, to_mp
+from .profiles import examples
 
 
 def every_result(a, **kw):
@@ -85,7 +86,7 @@ def test_nested_lists_are_accepted():
         assert all_mpf(attngrad.loss(*args(inst, lambda v: to_mp(v).tolist())))
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(instances(max_n=4, max_d=3))
 @example(instance(1, 1, seed=0))
 def test_mpmath_results_hold_only_mpf(inst):
@@ -114,7 +115,7 @@ def digits_check(inst, dps=50, names=("loss", "grad_X", "grad_Y", "f", "c", "p")
             assert_within(f"{name} at {dps} digits", got[name], ref[name], 2 * b[name])
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(instances(max_n=4, max_d=3))
 @example(instance(3, 3, seed=1, bound=2.0))
 def test_mpmath_at_50_digits_gives_about_50_digits(inst):
@@ -161,7 +162,7 @@ def _fraction(x):
 
 
 @pytest.mark.parametrize("dps", [15, 50])
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(inst=instances(max_n=3, max_d=3))
 @example(inst=instance(1, 1, seed=0))
 def test_to_mpmath_is_exact_and_to_float64_inverts_it(dps, inst):

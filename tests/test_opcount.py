@@ -10,6 +10,8 @@ from attngrad import formulas as F
 from attngrad import opcount
 from attngrad.backend import MpmathNamespace, NumpyNamespace
 
+from .profiles import examples
+
 dims = st.integers(min_value=1, max_value=9)
 
 
@@ -19,7 +21,7 @@ def _inputs(n, d, seed):
             + [rng.standard_normal((d, d)) for _ in range(2)])
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(m=dims, k=dims, p=dims)
 def test_matmul_counts_mkp(m, k, p):
     ns = opcount.CountingNamespace()
@@ -30,7 +32,7 @@ def test_matmul_counts_mkp(m, k, p):
     assert np.array_equal(np.asarray(out), np.ones((m, k)) @ np.ones((k, p)))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(n=dims, d=dims)
 def test_elementwise_and_reductions(n, d):
     ns = opcount.CountingNamespace()
@@ -42,7 +44,7 @@ def test_elementwise_and_reductions(n, d):
                      "exp": n * d, "max": (n - 1) * d}
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(n=dims, d=dims, seed=st.integers(0, 2 ** 16))
 def test_counted_gradient_is_the_plain_gradient(n, d, seed):
     """Wrapping the arrays changes no value: same float64 bits as the plain namespace."""

@@ -17,6 +17,7 @@ import attngrad
 
 from . import oracle
 from .helpers import abs_scale, args, assert_within, instance, instances, to_mp
+from .profiles import examples
 
 ORACLE = {
     "loss": lambda a, s: oracle.loss(*a, scale=s),
@@ -54,7 +55,7 @@ def _check(inst, names, system, scale=None):
             assert_within(f"{name} ({system})", got, ref, rel * mag[name])
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(instances(max_n=4, max_d=3), st.sampled_from(["mpmath", "float64"]))
 @example(instance(1, 1, seed=3, bound=2.0), "mpmath")
 @example(instance(1, 1, seed=3, bound=2.0), "float64")
@@ -63,20 +64,20 @@ def test_loss_and_gradients_match_the_oracle(inst, system):
     _check(inst, ("loss", "grad_X", "grad_Y"), system)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(instances(max_n=4, max_d=3), st.sampled_from([1, 0.5]))
 def test_loss_and_gradients_match_the_oracle_with_scale(inst, scale):
     _check(inst, ("loss", "grad_X", "grad_Y"), "mpmath", scale=scale)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(instances(max_n=4, max_d=3))
 @example(instance(1, 1, seed=3, bound=2.0))
 def test_intermediates_match_the_oracle(inst):
     _check(inst, tuple(INTERMEDIATE), "mpmath")
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(instances(max_n=4, max_d=3))
 def test_attention_matches_the_oracle(inst):
     Q, K, V = inst["A1"], inst["A2"], np.hstack([inst["A3"], inst["E"]])

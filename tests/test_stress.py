@@ -20,6 +20,8 @@ from attngrad.stress import approximators as ap
 from attngrad.stress import families as fam
 from attngrad.stress import harness
 
+from .profiles import examples
+
 U64 = 2.0 ** -53
 
 
@@ -54,7 +56,7 @@ def _tol(F_, A1, A2, hy, E, s):
 # the backward pass
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(n=st.integers(1, 9), d=st.integers(1, 4), k=st.integers(1, 5), seed=st.integers(0, 2**31))
 @example(n=1, d=1, k=1, seed=0)
 def test_backward_factored_equals_dense_formulas(n, d, k, seed):

@@ -20,6 +20,7 @@ import attngrad
 from attngrad import transformer as tr
 from attngrad.transformer import certificate as C
 
+from .profiles import examples
 from .test_transformer import PHIS, convert_kw, converted, dyadic, make_layers, make_loss
 
 
@@ -87,7 +88,7 @@ SPEC = st.fixed_dictionaries({
     lambda s: s if s["phi"] else {**s, "mlp_residual": False})
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(n=st.integers(1, 24), d=st.integers(1, 6), specs=st.lists(SPEC, min_size=1, max_size=3),
        loss=st.sampled_from(("squared", "ce", "ce_mean", "given")),
        degree=st.integers(0, 6), seed=st.integers(0, 2 ** 32 - 1))
