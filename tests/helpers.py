@@ -65,17 +65,23 @@ def instance(n, d, seed, bound=1.0):
 # --- conversions and comparisons ------------------------------------------------
 
 def to_mp(a):
-    """Exact object array of mpf from floats (or from nested lists of mpf)."""
+    """Exact object array of mpf from floats (or from nested lists of mpf).
+
+    An mpf is kept as it is: mpmath.mpf(x) would round it to the precision of the moment.
+    """
     arr = np.asarray(a)
     out = np.empty(arr.shape, dtype=object)
-    out.reshape(-1)[:] = [mpmath.mpf(x) for x in arr.reshape(-1).tolist()]  # tolist: Python floats
+    out.reshape(-1)[:] = [x if isinstance(x, mpmath.mpf) else mpmath.mpf(x)
+                          for x in arr.reshape(-1).tolist()]  # tolist: Python floats
     return out
 
 
 def abs_diff(a, b):
-    """|a - b| entry-wise as float64, the difference taken in mpmath (exact for float inputs)."""
+    """|a - b| entry-wise as float64, the difference taken exactly in mpmath (whatever the
+    precision of the moment: two 50-digit values compared after their workdps has ended)."""
     a, b = to_mp(a), to_mp(b)
-    return np.array([float(abs(x - y)) for x, y in zip(a.reshape(-1), b.reshape(-1))],
+    return np.array([float(abs(mpmath.fsub(x, y, exact=True)))
+                     for x, y in zip(a.reshape(-1), b.reshape(-1))],
                     dtype=np.float64).reshape(a.shape)
 
 

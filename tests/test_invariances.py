@@ -15,7 +15,7 @@ import attngrad
 from attngrad import formulas
 from attngrad.backend import MpmathNamespace, NumpyNamespace
 
-from .helpers import (ENTRY, args, assert_within, error_bounds, instance, instances, magnitudes,
+from .helpers import (ENTRY, abs_diff, args, assert_within, error_bounds, instance, instances, magnitudes,
                       mp_tol, to_mp)
 from .profiles import examples
 from .test_accuracy import check_float_vs_mpmath
@@ -162,6 +162,16 @@ def test_dL_dY_is_linear_in_the_residual(inst, data):
         rhs = (attngrad.f(a[0], a[1], a[4]) @ a[2]).T @ to_mp(D)
     assert_within("dL/dY(E) - dL/dY(E + D)", lhs, rhs,
                   mp_tol(magnitudes(inst)["grad_Y"] + magnitudes(moved)["grad_Y"]) + 1e-40 * abs(rhs.astype(float)))
+
+
+def test_abs_diff_keeps_the_precision_of_its_inputs():
+    """The case that once failed: two 50-digit values 2.6e-51 apart, compared at the default
+    15 digits, rounded to different 53-bit floats and differed by 2^-52."""
+    with mpmath.workdps(50):
+        x = mpmath.mpf("1.6573705208855341597384835949924308806657791137695339")
+        y = mpmath.mpf("1.6573705208855341597384835949924308806657791137695313")
+    err = abs_diff(np.array([x], dtype=object), np.array([y], dtype=object))[0]
+    assert 2e-51 < err < 3e-51
 
 
 # --- the scale -----------------------------------------------------------------------------
