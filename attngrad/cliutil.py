@@ -19,7 +19,8 @@ INTERRUPTED = 130    # the shell's 128 + SIGINT
 
 EXIT_CODES = (
     (OK, "success"),
-    (FAILED, "check: a statement failed; stress: the claim failed"),
+    (FAILED, "check: a statement failed; stress: the claim failed (--model: an error exceeded "
+              "its certified bound)"),
     (USAGE, "bad usage or input (a malformed option, file or value)"),
     (REFUSED, "decide: REFUSED (the error budget or the oracle cannot be trusted)"),
     (TOO_LARGE, "too large: the estimated memory exceeds --max-memory"),

@@ -68,6 +68,17 @@ def register(subparsers):
     p.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
                    help="gpu: CuPy arrays through the same code")
     p.add_argument("--no-figure", action="store_true", help="write the JSON only")
+    m = p.add_argument_group(
+        "the multi-layer model (--model)",
+        "Stress the fast multi-layer gradient (LSS24) instead: every head of every layer gets "
+        "largest |score| B = ratio sqrt(ln n); the fast gradient at each degree (--budget "
+        "fast=2,4,6) and the certified one at eps = --target x max |gradient| against the "
+        "exact one. Writes stress_model.json and stress_model.png; exit status 1 if an error "
+        "exceeds its certified bound. Grid: --ratios model=R1,R2,...")
+    m.add_argument("--model", action="store_true", help="run the multi-layer model stress")
+    m.add_argument("--layers", type=int, default=2, help="layers (default 2)")
+    m.add_argument("--heads", type=int, default=4, help="heads, dividing d (default 4)")
+    m.add_argument("--non-causal", action="store_true", help="no causal mask (default: causal)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(fn=_stress)
     return p
@@ -151,8 +162,92 @@ def _report(result, paths):
               + ", ".join(paths))
 
 
+def model_config_from_args(args):
+    from . import model
+
+    if args.methods or args.families or args.device != "cpu":
+        raise ValueError("--model: --methods, --families and --device gpu do not apply "
+                         "(the model stress runs the fast multi-layer gradient on the CPU)")
+    preset = dict(model.FULL if not args.quick else model.QUICK)
+    degrees, ratios = preset["degrees"], preset["ratios"]
+    for name, bs in args.budget:
+        if name != "fast":
+            raise ValueError(f"--budget: with --model only fast=DEGREES, got {name!r}")
+        degrees = bs
+    for name, rs in args.ratios:
+        if name != "model":
+            raise ValueError(f"--ratios: with --model only model=R1,R2,..., got {name!r}")
+        ratios = rs
+    return model.ModelStressConfig(
+        sizes=tuple(args.n) if args.n else preset["sizes"], d=16 if args.d is None else args.d,
+        layers=args.layers, heads=args.heads, causal=not args.non_causal,
+        degrees=tuple(degrees), ratios=tuple(ratios), target=args.target,
+        seed=args.seed).check()
+
+
+def _model_report(result, paths):
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=120)
+    cfg = result["config"]
+    n = max(cfg["sizes"])
+    t = Table(title=f"fast multi-layer gradient at n = {n}: relative error / certified bound "
+                    f"by B / sqrt(ln n)")
+    ratios = cfg["ratios"]
+    t.add_column("run")
+    for r in ratios:
+        t.add_column(f"{r:g}")
+    recs = {(r["kind"], r["degree"], r["ratio"]): r for r in result["records"] if r["n"] == n}
+    for kind, g in [("degree", g) for g in cfg["degrees"]] + [("certified", None)]:
+        cells = []
+        for ratio in ratios:
+            r = recs[(kind, g, ratio)]
+            cells.append("refused" if r["status"] != "ok" else
+                         f"{r['rel_error']:.1e} / {r['rel_bound']:.1e}")
+        t.add_row(f"degree {g}" if g else f"eps {cfg['target']:g}", *cells)
+    con.print(t)
+    for b in result["breaks"]:
+        if b["n"] == n:
+            what = f"degree {b['degree']}" if b["degree"] else "certified"
+            at = "never in the grid" if b["breaks_at_ratio"] is None else \
+                f"from B / sqrt(ln n) = {b['breaks_at_ratio']:g}"
+            con.print(f"{what}: {'refuses' if not b['degree'] else 'misses the target'} {at}")
+    verdict = "[green]PASS[/]" if result["sound"] else "[bold red]FAIL[/]"
+    con.print(f"every error within its certified bound: {verdict}")
+    con.print(f"{len(result['records'])} records in {result['elapsed_seconds']:.1f} s; wrote "
+              + ", ".join(paths))
+
+
+def _stress_model(args) -> int:
+    from . import model
+
+    try:
+        config = model_config_from_args(args)
+        bar = Bar("stress --model", enabled=not args.no_progress)
+        try:
+            result = model.run(config, progress=_progress(bar))
+        finally:
+            bar.stop()
+    except (ValueError, TypeError) as exc:
+        print(f"attngrad stress: {exc}", file=sys.stderr)
+        return 2
+    with cliutil.writing("--out", args.out):
+        os.makedirs(args.out, exist_ok=True)
+        paths = [os.path.join(args.out, "stress_model.json")]
+        with open(paths[0], "w", encoding="utf-8") as fh:
+            json.dump(result, fh, indent=1, allow_nan=False)
+            fh.write("\n")
+        if not args.no_figure:
+            paths.append(model.figure(result, os.path.join(args.out, "stress_model.png")))
+    _model_report(result, paths)
+    return 0 if result["sound"] else 1
+
+
 def _stress(args) -> int:
     cliutil.output_dir(args.out, "--out")  # before the run, which takes minutes
+    if args.model:
+        return _stress_model(args)
     try:
         config = config_from_args(args)
         bar = Bar("stress", enabled=not args.no_progress)
