@@ -113,18 +113,20 @@ def config_from_args(args):
         device=args.device).check()
 
 
-def write(result, out, figure=True):
-    """Write stress.json (and stress.png) into ``out``; returns the paths."""
+def write(result, out, figure=True, stem="stress", draw=None):
+    """Write STEM.json (and STEM.png, drawn by ``draw``: the stress figure by default) into
+    ``out``; returns the paths."""
     os.makedirs(out, exist_ok=True)
-    path_json = os.path.join(out, "stress.json")
+    path_json = os.path.join(out, f"{stem}.json")
     with open(path_json, "w", encoding="utf-8") as fh:
         json.dump(result, fh, indent=1, allow_nan=False)
         fh.write("\n")
     paths = [path_json]
     if figure:
-        from .plot import figure as draw
+        if draw is None:
+            from .plot import figure as draw
 
-        paths.append(draw(result, os.path.join(out, "stress.png")))
+        paths.append(draw(result, os.path.join(out, f"{stem}.png")))
     return paths
 
 
@@ -219,46 +221,32 @@ def _model_report(result, paths):
               + ", ".join(paths))
 
 
-def _stress_model(args) -> int:
-    from . import model
-
-    try:
-        config = model_config_from_args(args)
-        bar = Bar("stress --model", enabled=not args.no_progress)
-        try:
-            result = model.run(config, progress=_progress(bar))
-        finally:
-            bar.stop()
-    except (ValueError, TypeError) as exc:
-        print(f"attngrad stress: {exc}", file=sys.stderr)
-        return 2
-    with cliutil.writing("--out", args.out):
-        os.makedirs(args.out, exist_ok=True)
-        paths = [os.path.join(args.out, "stress_model.json")]
-        with open(paths[0], "w", encoding="utf-8") as fh:
-            json.dump(result, fh, indent=1, allow_nan=False)
-            fh.write("\n")
-        if not args.no_figure:
-            paths.append(model.figure(result, os.path.join(args.out, "stress_model.png")))
-    _model_report(result, paths)
-    return 0 if result["sound"] else 1
-
-
 def _stress(args) -> int:
     cliutil.output_dir(args.out, "--out")  # before the run, which takes minutes
     if args.model:
-        return _stress_model(args)
+        from . import model
+
+        make, run, label = model_config_from_args, model.run, "stress --model"
+    else:
+        make, run, label = config_from_args, harness.run, "stress"
     try:
-        config = config_from_args(args)
-        bar = Bar("stress", enabled=not args.no_progress)
+        config = make(args)
+        bar = Bar(label, enabled=not args.no_progress)
         try:
-            result = harness.run(config, progress=_progress(bar))
+            result = run(config, progress=_progress(bar))
         finally:
             bar.stop()
     except (ValueError, TypeError) as exc:
         print(f"attngrad stress: {exc}", file=sys.stderr)
         return 2
     with cliutil.writing("--out", args.out):
-        paths = write(result, args.out, figure=not args.no_figure)
+        if args.model:
+            paths = write(result, args.out, figure=not args.no_figure, stem="stress_model",
+                          draw=model.figure)
+        else:
+            paths = write(result, args.out, figure=not args.no_figure)
+    if args.model:
+        _model_report(result, paths)
+        return 0 if result["sound"] else 1
     _report(result, paths)
     return 1 if result["claim"]["pass"] is False else 0
