@@ -29,7 +29,6 @@ from attngrad.backend import MpmathNamespace, NumpyNamespace
 from attngrad.transformer import backprop as bp
 from attngrad.transformer import certificate as C
 from attngrad.transformer import fast as F
-from attngrad.transformer import losses
 from attngrad.transformer.model import check_model
 
 from .core import Statement, Step

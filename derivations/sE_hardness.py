@@ -10,7 +10,6 @@ from the construction's formulas).
 """
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import mpmath

@@ -21,7 +21,7 @@ from attngrad import hard as H
 from attngrad.hard.bounds import f_derivatives
 from attngrad.hard.decoder import PHI, budget_for_cnf, gauss_error_bound, gauss_nodes
 
-from .balls import abs_array, arb, balls, max_upper, workprec
+from .balls import arb, balls, max_upper, workprec
 from .core import Erratum, Statement, Step
 
 # Lemma E.3 (corrected): |f'| <= E3_FPRIME n d B and |f''| <= E3_FSECOND n d B^2. Every step
@@ -173,9 +173,9 @@ def _per_entry(which):
 def _sup_on_unit_interval():
     """max over y in [0, 1] of the per-entry bounds, exactly (SymPy: critical points and ends),
     against the lemma's constants."""
-    return [(f"max 2 y^2 (1-y) (|f'|/(n d B))", sympy.maximum(_per_entry(1), _y, sympy.Interval(0, 1)),
+    return [("max 2 y^2 (1-y) (|f'|/(n d B))", sympy.maximum(_per_entry(1), _y, sympy.Interval(0, 1)),
              E3_FPRIME),
-            (f"max 2 y^2 (1-y)(2-y) (|f''|/(n d B^2))",
+            ("max 2 y^2 (1-y)(2-y) (|f''|/(n d B^2))",
              sympy.maximum(_per_entry(2), _y, sympy.Interval(0, 1)), E3_FSECOND)]
 
 

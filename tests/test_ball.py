@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import attngrad
-from attngrad.ball import Enclosure, float_up, to_arb
+from attngrad.ball import Enclosure, float_up
 
 from . import oracle
 from .helpers import NAMES, args, instance, instances
