@@ -198,7 +198,8 @@ def breaks(records, config):
 
 def figure(result, path):
     """PNG: relative error (solid) and certified bound (dashed) against B / sqrt(ln n), one
-    colour per degree, at the largest n; refusals of the certified run as crosses."""
+    colour per degree, at the largest n; the certified run's errors as stars, its refusals as
+    crosses."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -217,6 +218,10 @@ def figure(result, path):
             line, = ax.semilogy(xs, es, "o-", label=f"degree {g}: error")
             ax.semilogy(xs, bs, "s--", color=line.get_color(), alpha=0.6,
                         label=f"degree {g}: bound")
+    cert = [(r["ratio"], max(r["rel_error"], 1e-17)) for r in recs
+            if r["kind"] == "certified" and r["status"] == "ok"]
+    if cert:
+        ax.semilogy(*zip(*cert), "k*", ms=9, label="certified run (eps = target): error")
     refused = [r["ratio"] for r in recs if r["kind"] == "certified" and r["status"] != "ok"]
     if refused:
         ax.plot(refused, [cfg["target"]] * len(refused), "kx", ms=9,
