@@ -116,6 +116,12 @@ def test_block_equal_or_above_n_is_the_unblocked_algorithm():
     bounds = error_bounds(inst)
     assert_within("fused X", one_X, F.gradient_exact_X(ns, *a, s), 4 * bounds["grad_X"])
     assert_within("fused Y", one_Y, F.gradient_exact_Y(ns, *a, s), 4 * bounds["grad_Y"])
+    # the literal loss and attention blocks (Lemma 3.10, Definition 1.1) against the fused ones
+    hy = A3 @ Y
+    assert_within("fused loss", F.fused_loss_block(ns, A1, A2, E, X, hy, s),
+                  F.loss_block(ns, A1, A2, E, X, hy, s), 4 * bounds["loss"])
+    assert_within("fused attention", one_T, F.attention_block(ns, A1, A2, A3, s),
+                  4 * attention_bound(A1, A2, A3))
 
 
 def test_large_scores_stay_finite_in_every_tile():
