@@ -37,6 +37,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -78,7 +79,9 @@ MODULES = {
     "fast": Module(["attngrad/fast/certificate.py", "attngrad/fast/rounding.py",
                     "attngrad/fast/degree.py", "attngrad/fast/features.py"],
                    ["tests/test_fast_certificate.py", "tests/test_fast_degree.py",
-                    "tests/test_fast.py", "tests/test_poly.py"]),
+                    "tests/test_fast.py", "tests/test_poly.py",
+                    # 9 s of test_fast's 20: the same checks as its float64 case
+                    "-k", "not test_public_attention_fast_within_eps"]),
     "fast-rest": Module(["attngrad/fast/api.py", "attngrad/fast/contractions.py",
                          "attngrad/fast/instance.py"],
                         ["tests/test_fast.py", "tests/test_fast_degree.py"]),
@@ -160,7 +163,7 @@ def parse_results(text):
     return out
 
 
-def run_module(name, module, jobs, mutants, out_dir, keep):
+def run_module(name, module, jobs, mutants, out_dir, keep, max_minutes=None):
     work = Path(tempfile.mkdtemp(prefix=f"attngrad-mut-{name}-"))
     env = run_env()
     started = time.monotonic()
@@ -168,9 +171,17 @@ def run_module(name, module, jobs, mutants, out_dir, keep):
         make_copy(module, work)
         # PYTHONPATH must not lead to the checkout: the tests have to import mutants/
         env.pop("PYTHONPATH", None)
-        proc = subprocess.run(mutmut_cmd() + ["run", "--max-children", str(jobs), *mutants],
-                              cwd=work, env=env, capture_output=True, text=True)
-        log = proc.stdout + proc.stderr
+        logf = work / "mutmut-run.log"
+        with open(logf, "w") as fh:
+            proc = subprocess.Popen(mutmut_cmd() + ["run", "--max-children", str(jobs), *mutants],
+                                    cwd=work, env=env, stdout=fh, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            try:
+                proc.wait(timeout=max_minutes * 60 if max_minutes else None)
+            except subprocess.TimeoutExpired:   # stop the run (its own process group); the
+                os.killpg(proc.pid, signal.SIGTERM)  # mutants not reached stay "not checked"
+                proc.wait()
+        log = logf.read_text(errors="replace")
         res = subprocess.run(mutmut_cmd() + ["results", "--all", "true"], cwd=work, env=env,
                              capture_output=True, text=True)
         status = parse_results(res.stdout)
@@ -198,7 +209,8 @@ def run_module(name, module, jobs, mutants, out_dir, keep):
     counts = {s: 0 for s in STATUSES}
     for v in status.values():
         counts[v if v in counts else "suspicious"] += 1
-    ok = proc.returncode == 0 and "Unable to force test failures" not in log
+    stopped = proc.returncode == -signal.SIGTERM
+    ok = (proc.returncode == 0 or stopped) and "Unable to force test failures" not in log
     if not status or not ok:
         print(f"[{name}] mutmut failed (exit {proc.returncode}):\n{log[-3000:]}",
               file=sys.stderr)
@@ -212,14 +224,15 @@ def run_module(name, module, jobs, mutants, out_dir, keep):
 
 def table(rows):
     head = ("| module | generated | killed | survived | timeout | suspicious | no tests | "
-            "score | time |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+            "not checked | score | time |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     lines = [head]
     for r in rows:
         c, g = r["counts"], r["generated"]
-        score = f"{100 * c['killed'] / g:.1f}%" if g else "-"
+        done = g - c["not checked"]   # the score of the mutants checked
+        score = f"{100 * c['killed'] / done:.1f}%" if done else "-"
         lines.append(f"| {r['module']} | {g} | {c['killed']} | {c['survived']} | {c['timeout']} "
-                     f"| {c['suspicious'] + c['segfault']} | {c['no tests']} | {score} "
-                     f"| {r['seconds'] / 60:.1f} min |")
+                     f"| {c['suspicious'] + c['segfault']} | {c['no tests']} "
+                     f"| {c['not checked']} | {score} | {r['seconds'] / 60:.1f} min |")
     return "\n".join(lines)
 
 
@@ -229,6 +242,8 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=1, help="mutmut --max-children (default 1)")
     ap.add_argument("--mutants", nargs="+", default=[],
                     help="run only these mutants (names as mutmut prints them)")
+    ap.add_argument("--max-minutes", type=float,
+                    help="stop a module's run after this long (the rest: not checked)")
     ap.add_argument("--out", type=Path, help="write logs, results and survivor diffs here")
     ap.add_argument("--keep", action="store_true", help="keep the temporary copies")
     ap.add_argument("--list", action="store_true", help="print the modules and test subsets")
@@ -243,7 +258,8 @@ def main(argv=None):
             k.startswith(p.removesuffix(".py").replace("/", ".")) for p in MODULES[name].mutate)]
         if args.mutants and not mutants:
             continue
-        r = run_module(name, MODULES[name], args.jobs, mutants, args.out, args.keep)
+        r = run_module(name, MODULES[name], args.jobs, mutants, args.out, args.keep,
+                       args.max_minutes)
         rows.append(r)
         print(table([r]).splitlines()[-1], flush=True)
         for k in r["survivors"]:
