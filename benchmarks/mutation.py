@@ -112,7 +112,7 @@ def toml_list(xs):
     return "[" + ", ".join(json.dumps(str(x)) for x in xs) + "]"
 
 
-def make_copy(module, dest):
+def make_copy(module, dest, timeout_multiplier=None):
     for rel in project_files(ROOT):
         src = ROOT / rel
         if not src.is_file():   # deleted in the work tree but still tracked
@@ -139,6 +139,8 @@ pytest_add_cli_args_test_selection = {toml_list(module.tests)}
 process_isolation = "forkserver"
 use_git_change_detection = false
 """
+    if timeout_multiplier:
+        text += f"timeout_multiplier = {float(timeout_multiplier)}\n"
     py.write_text(text)
 
 
@@ -163,12 +165,13 @@ def parse_results(text):
     return out
 
 
-def run_module(name, module, jobs, mutants, out_dir, keep, max_minutes=None):
+def run_module(name, module, jobs, mutants, out_dir, keep, max_minutes=None,
+               timeout_multiplier=None):
     work = Path(tempfile.mkdtemp(prefix=f"attngrad-mut-{name}-"))
     env = run_env()
     started = time.monotonic()
     try:
-        make_copy(module, work)
+        make_copy(module, work, timeout_multiplier)
         # PYTHONPATH must not lead to the checkout: the tests have to import mutants/
         env.pop("PYTHONPATH", None)
         logf = work / "mutmut-run.log"
@@ -187,7 +190,7 @@ def run_module(name, module, jobs, mutants, out_dir, keep, max_minutes=None):
         status = parse_results(res.stdout)
         if mutants:
             status = {k: v for k, v in status.items() if k in mutants}
-        survivors = sorted(k for k, v in status.items() if v != "killed")
+        survivors = sorted(k for k, v in status.items() if v not in ("killed", "not checked"))
         diffs = {}
         for k in survivors:
             show = subprocess.run(mutmut_cmd() + ["show", k], cwd=work, env=env,
@@ -244,6 +247,8 @@ def main(argv=None):
                     help="run only these mutants (names as mutmut prints them)")
     ap.add_argument("--max-minutes", type=float,
                     help="stop a module's run after this long (the rest: not checked)")
+    ap.add_argument("--timeout-multiplier", type=float,
+                    help="mutmut's timeout_multiplier (its default: 15 times the clean tests' time)")
     ap.add_argument("--out", type=Path, help="write logs, results and survivor diffs here")
     ap.add_argument("--keep", action="store_true", help="keep the temporary copies")
     ap.add_argument("--list", action="store_true", help="print the modules and test subsets")
@@ -259,7 +264,7 @@ def main(argv=None):
         if args.mutants and not mutants:
             continue
         r = run_module(name, MODULES[name], args.jobs, mutants, args.out, args.keep,
-                       args.max_minutes)
+                       args.max_minutes, args.timeout_multiplier)
         rows.append(r)
         print(table([r]).splitlines()[-1], flush=True)
         for k in r["survivors"]:
