@@ -226,7 +226,7 @@ def test_pairwise_sum():
         assert blocked.pairwise_sum(terms) == sum(terms)
     x = np.float32(1.0)
     assert blocked.pairwise_sum([x]) is x
-    with pytest.raises(ValueError, match="pairwise_sum: no terms"):
+    with pytest.raises(ValueError, match="^pairwise_sum: no terms$"):
         blocked.pairwise_sum([])
     # 2^16 float32 terms: the pairwise error is at most gamma_17 times the sum of |terms|
     # (17 levels), which plain sequential float32 summation of these terms exceeds
