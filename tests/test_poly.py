@@ -33,12 +33,15 @@ CASES = [("chebyshev", 6, -1, 1), ("chebyshev", 10, 0.5, 3), ("chebyshev", 20, -
 
 @pytest.mark.parametrize("basis,degree,lo,hi", CASES)
 def test_the_certificate_is_sound_and_tight(basis, degree, lo, hi):
-    """sup |P e^-t - 1| <= rel_error <= 1.001 sup: the error of these polynomials peaks at an
-    end of the interval, where every Chebyshev term of G takes the value +-1 with its sign,
-    so sum_k |b_k| (the certificate of the module doc) is attained up to the Taylor tail."""
+    """sup |P e^-t - 1| <= rel_error <= (1 + 1e-12) sup: the error of these polynomials peaks
+    at an end of the interval, where every Chebyshev term of G takes the value +-1 with its
+    sign, so sum_k |b_k| (the certificate of the module doc) is attained; the Taylor tail of
+    e^{-rho x} is kept below 10^-(dps-2) and _float_up adds 2^-50. (The Chebyshev case on
+    [-4, 6] peaks inside, between the samples: 1e-4 there.)"""
     p = poly.exp_poly(basis, degree, lo, hi)
     sup = float(_sup_error(p))
-    assert sup <= p.rel_error <= 1.001 * sup, (sup, p.rel_error)
+    slack = 1e-4 if (basis, degree, lo, hi) == ("chebyshev", 20, -4, 6) else 1e-12
+    assert sup <= p.rel_error <= (1 + slack) * sup, (sup, p.rel_error)
 
 
 @pytest.mark.parametrize("basis,degree,lo,hi", CASES[:4])
