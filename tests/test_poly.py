@@ -228,3 +228,12 @@ def test_uncertified_polynomials_claim_nothing():
 def test_exp_poly_refuses_empty_or_infinite_intervals(lo, hi):
     with pytest.raises(ValueError, match="finite lo < hi"):
         poly.exp_poly("taylor", 3, lo, hi)
+
+
+@pytest.mark.parametrize("x,up,down", [(0.0, 0.0, 0.0), (2.0 ** -30, 2.0 ** -30, 2.0 ** -30),
+                                       (2.0 ** -30.5, 2.0 ** -30, 0.0),
+                                       (-2.0 ** -30.5, 0.0, -2.0 ** -30)])
+def test_the_grid_near_zero(x, up, down):
+    """Below 2^-30 the only grid point is 0: the grid is {0} and +-2^(k/16), k/16 >= -30."""
+    assert poly._grid_up(x) == up and poly._grid_down(x) == down
+    assert poly.grid_interval(-1.0, x) == (-1.0, up)
