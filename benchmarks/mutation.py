@@ -16,6 +16,9 @@ What makes the run repeatable and meaningful:
 * CI=1: tests/profiles.py then derandomizes hypothesis (the same examples for every
   mutant), and pytest runs in one process (``-p no:xdist``; mutmut parallelises over
   mutants).
+* benchmarks/mutation_cache_reset.py (a pytest plugin) empties attngrad's lru_caches before
+  every test, so that mutmut ties each test to every function it uses (a cached result would
+  hide the call, and the mutants of that function would skip the test).
 * mutmut's own forced-fail check (a run with every trampoline set to fail must fail) shows
   that the tests import the mutated copy and not an installed attngrad; a module whose
   mutants are nearly all survivors is reported as suspect as well.
@@ -127,14 +130,16 @@ def make_copy(module, dest, timeout_multiplier=None):
         raise SystemExit("pyproject.toml: expected one addopts line")
     # a test file named in a subset but absent from this checkout (an older one) is left out
     module.tests = [t for t in module.tests if (dest / t.split("::")[0]).exists()]
-    also = [p for p in ("conftest.py", "derivations", "proofs_check", "README.md")
-            if (dest / p).exists()]
+    # the plugin that empties the caches before each test, importable from mutants/
+    shutil.copy2(ROOT / "benchmarks" / "mutation_cache_reset.py", dest / "mutation_cache_reset.py")
+    also = [p for p in ("conftest.py", "derivations", "proofs_check", "README.md",
+                        "mutation_cache_reset.py") if (dest / p).exists()]
     text += f"""
 [tool.mutmut]
 source_paths = {toml_list(module.sources)}
 only_mutate = {toml_list(module.mutate)}
 also_copy = {toml_list(also)}
-pytest_add_cli_args = ["-p", "no:cacheprovider"]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "mutation_cache_reset"]
 pytest_add_cli_args_test_selection = {toml_list(module.tests)}
 process_isolation = "forkserver"
 use_git_change_detection = false
