@@ -237,3 +237,25 @@ def test_the_grid_near_zero(x, up, down):
     """Below 2^-30 the only grid point is 0: the grid is {0} and +-2^(k/16), k/16 >= -30."""
     assert poly._grid_up(x) == up and poly._grid_down(x) == down
     assert poly.grid_interval(-1.0, x) == (-1.0, up)
+
+
+@pytest.mark.parametrize("basis,degree,R", [("chebyshev", 3, 0.25), ("taylor", 3, 0.25),
+                                            ("chebyshev", 4, 0.5), ("taylor", 6, 2.0)])
+def test_rel_error_estimate_brackets_the_error_on_short_intervals(basis, degree, R):
+    """The analytic estimate overestimates the sampled error of [-R, R] by at most e^(2R),
+    also for R < 1 (where log R < 0)."""
+    sym = poly.sampled_rel_error(basis, degree, -R, R)
+    assert sym <= poly.rel_error_estimate(basis, degree, R) <= math.exp(2 * R) * sym
+
+
+def test_exp_poly_names_a_bad_argument():
+    with pytest.raises(ValueError, match="^basis: must be one of"):
+        poly.exp_poly("legendre", 3, -1, 1)
+    with pytest.raises(ValueError, match="^degree: must be an integer >= 0"):
+        poly.exp_poly("taylor", -1, -1, 1)
+
+
+def test_exact_takes_a_string_to_4096_bits():
+    with mpmath.workprec(4096):
+        want = mpmath.mpf("0.1")
+    assert poly._exact("0.1") == want and poly._exact("0.1") != mpmath.mpf(0.1)
