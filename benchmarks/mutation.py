@@ -258,7 +258,8 @@ def main(argv=None):
     ap.add_argument("--max-minutes", type=float,
                     help="stop a module's run after this long (the rest: not checked)")
     ap.add_argument("--timeout-multiplier", type=float,
-                    help="mutmut's timeout_multiplier (its default: 15 times the clean tests' time)")
+                    help="mutmut's timeout_multiplier (its default: 15 times the clean "
+                         "tests' time)")
     ap.add_argument("--out", type=Path, help="write logs, results and survivor diffs here")
     ap.add_argument("--keep", action="store_true", help="keep the temporary copies")
     ap.add_argument("--list", action="store_true", help="print the modules and test subsets")

@@ -128,7 +128,8 @@ def test_grid_radius_is_the_smallest_grid_point_above(R):
     assert poly._grid_up(R) == out
 
 
-@pytest.mark.parametrize("R", [0.0, 1e-300, 2.0 ** -40, 2.0 ** -30.5, 0.99 * 2.0 ** -30, 2.0 ** -30])
+@pytest.mark.parametrize("R", [0.0, 1e-300, 2.0 ** -40, 2.0 ** -30.5, 0.99 * 2.0 ** -30,
+                               2.0 ** -30])
 def test_grid_radius_floor(R):
     """Radii at or below 2^-30 share the certificate of 2^-30 (never one below R)."""
     assert poly.grid_radius(R) == 2.0 ** -30
