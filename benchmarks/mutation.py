@@ -14,8 +14,8 @@ What makes the run repeatable and meaningful:
   collected the stats) the workers inherit the lru_caches filled by the clean run
   (poly.exp_poly, the certificates), and a mutant of a cached function is never executed.
 * CI=1: tests/profiles.py then derandomizes hypothesis (the same examples for every
-  mutant), and pytest runs in one process (``-p no:xdist``; mutmut parallelises over
-  mutants).
+  mutant). The copy's addopts lose ``-n auto``: pytest runs in one process (``-p no:xdist``),
+  mutmut parallelises over mutants (--jobs).
 * benchmarks/mutation_cache_reset.py (a pytest plugin) empties attngrad's lru_caches before
   every test, so that mutmut ties each test to every function it uses (a cached result would
   hide the call, and the mutants of that function would skip the test).
@@ -25,7 +25,8 @@ What makes the run repeatable and meaningful:
 
 Usage (from the repository root, with mutmut 3.8 installed next to the test dependencies):
 
-    python benchmarks/mutation.py                       # every module, one worker
+    python benchmarks/mutation.py                       # every module, one worker (hours)
+    python benchmarks/mutation.py --modules fast --max-minutes 30 --timeout-multiplier 5
     python benchmarks/mutation.py --modules poly kron --jobs 2
     python benchmarks/mutation.py --modules poly --mutants 'attngrad.poly.x_grid_radius__mutmut_3'
     python benchmarks/mutation.py --list
