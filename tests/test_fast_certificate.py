@@ -149,3 +149,25 @@ def test_up_in_rounds_the_weights_up(dtype):
         up2 = np.nextafter(np.nextafter(x.astype(np.float32), np.float32(np.inf)),
                            np.float32(np.inf))
         assert np.all(out <= up2)
+
+
+@pytest.mark.parametrize("qm,km,degree", [(2.0, 1.5, 3), (0.5, 3.0, 4), (1.5, 0.25, 2)])
+def test_feature_consts_bound_what_they_name(qm, km, degree):
+    """features.feature_consts against the quantities of its docstring, computed here:
+    Cc >= sum_m |a_m| d^m (exactly, in mpmath), Mk >= max(1, km)^g, SPhi >= Cc max(1, qm)^g,
+    P_uf >= (2 g Cc + k) Mq Mk omega; each by a small slack only (the underflow part of
+    Lemma D.9 is charged these)."""
+    from attngrad.fast.features import feature_consts
+    from attngrad.poly import exp_poly
+
+    d, k, omega = 3, 20, 2.0 ** -75
+    coeffs = exp_poly("taylor", degree, -1, 1, certify=False).coeffs
+    Cc, SPhi, Mk, P_uf = feature_consts(coeffs, d, degree, k, qm, km, omega)
+    with mpmath.workdps(50):
+        exact = mpmath.fsum(abs(a) * d ** m for m, a in enumerate(coeffs))
+    Mq = max(1.0, qm) ** degree
+    assert exact <= Cc <= exact * (1 + 1e-9)
+    assert max(1.0, km) ** degree <= Mk <= 1.02 * max(1.0, km) ** degree
+    assert Cc * Mq <= SPhi <= 2.5 * Cc * Mq
+    uf = (2 * degree * Cc + k) * Mq * Mk * omega
+    assert uf <= P_uf <= 1.2 * uf
