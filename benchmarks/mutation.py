@@ -100,7 +100,7 @@ MODULES = {
                         ["tests/test_fast.py", "tests/test_fast_degree.py"]),
     # reduction.py is left out: mutmut 3.8.1's copy of it lacks the class GradientInstance
     # (ImportError at collection), see BENCHMARKS.md
-    "hard": Module(["attngrad/hard/ov.py", "attngrad/hard/bounds.py"],
+    "hard": Module(["attngrad/hard/bounds.py"],
                    ["tests/test_hard.py", *HARD_FAST]),
     "hard-rest": Module(["attngrad/hard/cnf.py", "attngrad/hard/decoder.py",
                          "attngrad/hard/instances.py", "attngrad/hard/memory.py"],
