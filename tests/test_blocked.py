@@ -116,6 +116,12 @@ def test_block_equal_or_above_n_is_the_unblocked_algorithm():
     bounds = error_bounds(inst)
     assert_within("fused X", one_X, F.gradient_exact_X(ns, *a, s), 4 * bounds["grad_X"])
     assert_within("fused Y", one_Y, F.gradient_exact_Y(ns, *a, s), 4 * bounds["grad_Y"])
+    # the literal loss and attention blocks (Lemma 3.10, Definition 1.1) against the fused ones
+    hy = A3 @ Y
+    assert_within("fused loss", F.fused_loss_block(ns, A1, A2, E, X, hy, s),
+                  F.loss_block(ns, A1, A2, E, X, hy, s), 4 * bounds["loss"])
+    assert_within("fused attention", one_T, F.attention_block(ns, A1, A2, A3, s),
+                  4 * attention_bound(A1, A2, A3))
 
 
 def test_large_scores_stay_finite_in_every_tile():
@@ -220,7 +226,7 @@ def test_pairwise_sum():
         assert blocked.pairwise_sum(terms) == sum(terms)
     x = np.float32(1.0)
     assert blocked.pairwise_sum([x]) is x
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^pairwise_sum: no terms$"):
         blocked.pairwise_sum([])
     # 2^16 float32 terms: the pairwise error is at most gamma_17 times the sum of |terms|
     # (17 levels), which plain sequential float32 summation of these terms exceeds
@@ -276,3 +282,64 @@ def test_memory_measurement_sees_the_unblocked_matrices():
     n, d = 2 ** 11, 8
     a = args(instance(n, d, seed=13))
     assert peak_bytes(lambda: attngrad.gradient(*a, block=n)) >= n * n * 8
+
+
+# --- the tiles themselves -------------------------------------------------------------------
+
+_SHAPE_CALLS = {
+    "grad_X": lambda a, block: attngrad.gradient(*a, block=block),
+    "grad_Y": lambda a, block: attngrad.gradient(*a, wrt="Y", block=block),
+    "loss": lambda a, block: attngrad.loss(*a, block=block),
+    "attention": lambda a, block: attngrad.attention(a[0], a[1], a[2], block=block),
+}
+
+
+@pytest.mark.parametrize("name", list(_SHAPE_CALLS))
+@pytest.mark.parametrize("block,tile", [(5, (5, 20)), ((5, 7), (5, 7)), ((20, 7), (20, 7)),
+                                        ((7, 30), (7, 20)), (40, (20, 20)), (None, (20, 20))])
+def test_the_tiles_have_the_shape_block_asks_for(name, block, tile, monkeypatch):
+    """Every exp of scores is one tile: rows x n for block=rows, rows x cols for a pair (each
+    capped at n), the whole n x n matrix for one block; so the tiles are what the memory
+    bound of the module doc counts (the memory tests measure it at scale, this pins it at
+    n = 20)."""
+    from attngrad import backend
+
+    shapes = []
+    for attr in ("exp", "exp_inplace"):
+        orig = getattr(backend.NumpyNamespace, attr)
+
+        def spy(self, x, _orig=orig):
+            if getattr(x, "ndim", 0) == 2:
+                shapes.append(x.shape)
+            return _orig(self, x)
+
+        monkeypatch.setattr(backend.NumpyNamespace, attr, spy)
+    out = _SHAPE_CALLS[name](args(instance(20, 3, seed=5)), block)
+    assert shapes and max(shapes) == tile and all(s[0] <= tile[0] and s[1] <= tile[1]
+                                                  for s in shapes), (shapes, tile)
+    ref = _SHAPE_CALLS[name](args(instance(20, 3, seed=5)), 20)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-14)
+
+
+def test_auto_block_of_an_unknown_system_is_numpys():
+    """A namespace missing from AUTO_TILE_ELEMENTS gets numpy's tile; n x n within a tile is
+    one block, above it tile // n rows (at least 1)."""
+    class Other:
+        name = "other"
+
+    tile = blocked.AUTO_TILE_ELEMENTS["numpy"]
+    assert blocked.auto_block(Other(), 1000) == 1000
+    assert blocked.auto_block(Other(), 3000) == tile // 3000
+    assert blocked.auto_block(Other(), tile * 2) == 1
+
+
+@pytest.mark.parametrize("name", list(_SHAPE_CALLS))
+def test_a_pair_whose_cols_cover_n_is_whole_rows(name):
+    """block=(rows, cols) with cols >= n is block=rows (resolve: cols None): the fused
+    whole-row path, so the same bits, not the online softmax over one column tile."""
+    a = args(instance(20, 3, seed=5))
+    ref = _SHAPE_CALLS[name](a, 7)
+    for cols in (20, 30):
+        np.testing.assert_array_equal(_SHAPE_CALLS[name](a, (7, cols)), ref)
+    if name != "loss":   # the other path rounds differently here (the loss happens to agree)
+        assert not np.array_equal(_SHAPE_CALLS[name](a, (7, 19)), ref)

@@ -2,6 +2,7 @@
 exceeds what is left (Lemmas D.8, D.9, D.11 and Theorem D.10, ours; derivations/
 sD_fast_certificate.py). The full certificate holds on the same instances."""
 import mpmath
+import numpy as np
 import pytest
 
 from attngrad.fast import certificate as C
@@ -130,3 +131,43 @@ def test_the_bound_is_within_1e3_of_the_error_on_small_instances():
                 ch = chains._chain(kind, n, d, seed, degree, wrt, 50)
                 err = max(abs(a - b) for a, b in zip(ch["Gc"].ravel(), ch[ref].ravel()))
             assert 0 < err <= ch["bound"] <= 1e3 * float(err), (kind, wrt, float(err), ch["bound"])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_up_in_rounds_the_weights_up(dtype):
+    """rounding.up_in: the certificate's float64 weights in the namespace's dtype, never
+    below the float64 value (float32: the nearest float32 moved up one step; float64: as is)."""
+    from attngrad.backend import NumpyNamespace
+    from attngrad.fast.rounding import up_in
+
+    x = np.random.default_rng(0).uniform(0, 3, 200) ** 3
+    out = up_in(NumpyNamespace(np.dtype(dtype)), x)
+    assert out.dtype == dtype and np.all(out.astype(np.float64) >= x)
+    if dtype == np.float64:
+        np.testing.assert_array_equal(out, x)
+    else:   # at most two float32 steps above x
+        up2 = np.nextafter(np.nextafter(x.astype(np.float32), np.float32(np.inf)),
+                           np.float32(np.inf))
+        assert np.all(out <= up2)
+
+
+@pytest.mark.parametrize("qm,km,degree", [(2.0, 1.5, 3), (0.5, 3.0, 4), (1.5, 0.25, 2)])
+def test_feature_consts_bound_what_they_name(qm, km, degree):
+    """features.feature_consts against the quantities of its docstring, computed here:
+    Cc >= sum_m |a_m| d^m (exactly, in mpmath), Mk >= max(1, km)^g, SPhi >= Cc max(1, qm)^g,
+    P_uf >= (2 g Cc + k) Mq Mk omega; each by a small slack only (the underflow part of
+    Lemma D.9 is charged these)."""
+    from attngrad.fast.features import feature_consts
+    from attngrad.poly import exp_poly
+
+    d, k, omega = 3, 20, 2.0 ** -75
+    coeffs = exp_poly("taylor", degree, -1, 1, certify=False).coeffs
+    Cc, SPhi, Mk, P_uf = feature_consts(coeffs, d, degree, k, qm, km, omega)
+    with mpmath.workdps(50):
+        exact = mpmath.fsum(abs(a) * d ** m for m, a in enumerate(coeffs))
+    Mq = max(1.0, qm) ** degree
+    assert exact <= Cc <= exact * (1 + 1e-9)
+    assert max(1.0, km) ** degree <= Mk <= 1.02 * max(1.0, km) ** degree
+    assert Cc * Mq <= SPhi <= 2.5 * Cc * Mq
+    uf = (2 * degree * Cc + k) * Mq * Mk * omega
+    assert uf <= P_uf <= 1.2 * uf

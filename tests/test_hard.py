@@ -507,3 +507,25 @@ def test_memory_estimates_of_ov_and_the_decoder_bound_their_peaks(tmp_path):
     peak = peak_bytes(lambda: H.load(tmp_path / "i.npz"))
     assert peak <= M.saved_instance_bytes(tmp_path / "i.npz") <= 4 * peak
     assert M.saved_instance_bytes(tmp_path / "nothing.npz") is None
+
+
+def test_f_derivatives_match_central_differences():
+    """f' and f'' of Lemma E.3 (attngrad/hard/bounds.py) against central differences of f and
+    f' at 40 digits, and float64 against mpmath."""
+    import mpmath
+
+    from attngrad.hard.bounds import f_derivatives
+
+    rng = np.random.default_rng(3)
+    S, V = rng.uniform(-2, 2, (5, 5)), rng.uniform(-1, 1, (5, 2))
+    Sm, Vm = attngrad.to_mpmath(S), attngrad.to_mpmath(V)
+    with mpmath.workdps(40):
+        lam, h = mpmath.mpf("0.7"), mpmath.mpf(10) ** -12
+        f0, f1, f2 = f_derivatives(Sm, Vm, lam)
+        up, down = f_derivatives(Sm, Vm, lam + h), f_derivatives(Sm, Vm, lam - h)
+        assert abs((up[0] - down[0]) / (2 * h) - f1) < 1e-18
+        assert abs((up[1] - down[1]) / (2 * h) - f2) < 1e-18
+        assert abs(f2) > 1e-3     # not a vacuous case
+    got = f_derivatives(S, V, 0.7)
+    for a, b in zip(got, (f0, f1, f2)):
+        assert abs(float(a) - float(b)) <= 1e-13 * max(1.0, abs(float(b)))

@@ -153,3 +153,9 @@ def test_index_checks_can_fail(monkeypatch):
                         lambda A, B: (A[:, :, None] * B[:, None, :]).reshape(A.shape[0], -1))
     with pytest.raises(AssertionError):
         test_rowwise_kron_as_printed.hypothesis.inner_test([U1, U2])
+
+
+def test_rowwise_kron_of_mismatched_rows_says_which():
+    """U1 and U2 of Fact A.2 share their rows; the error names both counts."""
+    with pytest.raises(ValueError, match="U1 has 3 rows but U2 has 2"):
+        rowwise_kron(np.ones((3, 2)), np.ones((2, 2)))
