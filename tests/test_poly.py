@@ -260,3 +260,15 @@ def test_exact_takes_a_string_to_4096_bits():
     with mpmath.workprec(4096):
         want = mpmath.mpf("0.1")
     assert poly._exact("0.1") == want and poly._exact("0.1") != mpmath.mpf(0.1)
+
+
+@pytest.mark.parametrize("dps", [3, 4, 6])
+@pytest.mark.parametrize("basis,degree,lo,hi", [("chebyshev", 12, -8, 8), ("taylor", 6, -3, 5)])
+def test_the_certificate_is_sound_at_low_precision(basis, degree, lo, hi, dps):
+    """At a few digits the Taylor order of e^{-rho x} stops where its tail is 10^-(dps-2) of the
+    main term, not negligible: the certificate must still cover the sup, through its tail term
+    (the mutants of _certify that drop, shrink or subtract that tail pass every test at 40
+    digits)."""
+    p = poly.exp_poly(basis, degree, lo, hi, certify=False)
+    rel, _ = poly.certify(p.coeffs, lo, hi, dps=dps)
+    assert float(_sup_error(p)) <= rel
