@@ -40,6 +40,7 @@ except ImportError:  # run from a checkout without installing
     import attngrad
 from attngrad import transformer as tr
 from attngrad.machine import cpu_model
+from attngrad.stress.model import max_abs, max_abs_difference
 
 
 def model(n, d, m, heads, causal, weight, seed):
@@ -71,12 +72,12 @@ def run_one(X, layers, target, rel_eps, exact=True):
     ge = None
     if exact:
         te, (_, ge) = timed(lambda: tr.loss_and_gradient(X, layers, target=target))
-        scale = max(float(np.max(np.abs(a))) for _, a in ge.arrays())
+        scale = max_abs(ge)
     else:  # the scale from a fast run at degree 4: max |g~| - its bound <= max |g| (untimed)
         te = None
         _, g0 = tr.loss_and_gradient(X, layers, target=target, method="fast", degree=4)
-        scale = max(float(np.max(np.abs(a))) for _, a in g0.arrays()) - g0.bound
-    eps = rel_eps * (scale if scale and scale > 0 else 1.0)
+        scale = max_abs(g0) - g0.bound
+    eps = rel_eps * (scale if scale > 0 else 1.0)
     try:
         tf, (_, gf) = timed(lambda: tr.loss_and_gradient(X, layers, target=target,
                                                          method="fast", eps=eps))
@@ -84,8 +85,7 @@ def run_one(X, layers, target, rel_eps, exact=True):
         return te, None, None, None, None, eps, str(exc).split(": ", 1)[-1][:90]
     err = None
     if ge is not None:
-        err = max(float(np.max(np.abs(a - b))) for (_, a), (_, b) in zip(ge.arrays(),
-                                                                         gf.arrays()))
+        err = max_abs_difference(ge, gf)
     return te, tf, err, gf.bound, gf.degrees, eps, None
 
 
@@ -135,15 +135,14 @@ def layers_growth(args):
     for m in range(1, args.max_layers + 1):
         X, layers, target = model(args.n, args.d, m, args.heads_one, True, args.weight, 7)
         _, ge = tr.loss_and_gradient(X, layers, target=target)
-        scale = max(float(np.max(np.abs(a))) for _, a in ge.arrays())
+        scale = max_abs(ge)
         for g in args.degrees:
             try:
                 _, gf = tr.loss_and_gradient(X, layers, target=target, method="fast", degree=g)
             except attngrad.ApproximationError:
                 print(f"| {m} | {g} | refused | - | - | {scale:.3g} |", flush=True)
                 continue
-            err = max(float(np.max(np.abs(a - b)))
-                      for (_, a), (_, b) in zip(ge.arrays(), gf.arrays()))
+            err = max_abs_difference(ge, gf)
             rows.append((m, g, err, gf.bound, scale))
             print(f"| {m} | {g} | {err:.2g} | {gf.bound:.2g} | {gf.bound / err:.2g} | "
                   f"{scale:.3g} |", flush=True)

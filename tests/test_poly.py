@@ -7,7 +7,6 @@ which polynomial or grid point is returned."""
 import math
 
 import mpmath
-import numpy as np
 import pytest
 from numpy.polynomial import chebyshev as npcheb
 

@@ -131,6 +131,7 @@ def write(result, out, figure=True, stem="stress", draw=None):
 
 
 def _report(result, paths):
+    """Print the tables and the claim; returns the exit status (1: the claim failed)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -162,6 +163,7 @@ def _report(result, paths):
     con.print(f"claim ({claim['statement']}): {verdict[claim['pass']]}")
     con.print(f"{len(result['records'])} records in {result['elapsed_seconds']:.1f} s; wrote "
               + ", ".join(paths))
+    return 1 if claim["pass"] is False else 0
 
 
 def model_config_from_args(args):
@@ -188,6 +190,7 @@ def model_config_from_args(args):
 
 
 def _model_report(result, paths):
+    """Print the table and the breaks; returns the exit status (1: an error beyond its bound)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -219,6 +222,7 @@ def _model_report(result, paths):
     con.print(f"every error within its certified bound: {verdict}")
     con.print(f"{len(result['records'])} records in {result['elapsed_seconds']:.1f} s; wrote "
               + ", ".join(paths))
+    return 0 if result["sound"] else 1
 
 
 def _stress(args) -> int:
@@ -226,9 +230,12 @@ def _stress(args) -> int:
     if args.model:
         from . import model
 
-        make, run, label = model_config_from_args, model.run, "stress --model"
+        make, run, label, stem, draw, report = (model_config_from_args, model.run,
+                                                "stress --model", "stress_model", model.figure,
+                                                _model_report)
     else:
-        make, run, label = config_from_args, harness.run, "stress"
+        make, run, label, stem, draw, report = (config_from_args, harness.run, "stress",
+                                                "stress", None, _report)
     try:
         config = make(args)
         bar = Bar(label, enabled=not args.no_progress)
@@ -240,13 +247,5 @@ def _stress(args) -> int:
         print(f"attngrad stress: {exc}", file=sys.stderr)
         return 2
     with cliutil.writing("--out", args.out):
-        if args.model:
-            paths = write(result, args.out, figure=not args.no_figure, stem="stress_model",
-                          draw=model.figure)
-        else:
-            paths = write(result, args.out, figure=not args.no_figure)
-    if args.model:
-        _model_report(result, paths)
-        return 0 if result["sound"] else 1
-    _report(result, paths)
-    return 1 if result["claim"]["pass"] is False else 0
+        paths = write(result, args.out, figure=not args.no_figure, stem=stem, draw=draw)
+    return report(result, paths)

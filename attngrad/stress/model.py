@@ -88,11 +88,17 @@ def head_score_max(T, W_Q, W_K, heads, causal, rows=1024):
 
 def calibrated_model(n, d, layers, heads, causal, B, seed):
     """(X, layers, target): every head of every layer has largest |score| B (see the module)."""
+    return _calibrate(n, d, layers, heads, causal, B, seed)[:3]
+
+
+def _calibrate(n, d, layers, heads, causal, B, seed):
+    """calibrated_model's result and the largest |score| over every head, measured again on
+    each layer's input after the rescaling (the input is at hand here: no second forward)."""
     rng = np.random.default_rng([seed, n, layers, heads, int(causal)])
     X = rng.normal(0, 0.5, (n, d))
     target = rng.normal(0, 1, (n, d))
     dh = d // heads
-    built, T = [], X
+    built, T, measured = [], X, 0.0
     for _ in range(layers):
         W_Q, W_K, W_V, W_g = (rng.normal(0, 1 / math.sqrt(d), (d, d)) for _ in range(4))
         top = head_score_max(T, W_Q, W_K, heads, causal)
@@ -100,11 +106,12 @@ def calibrated_model(n, d, layers, heads, causal, B, seed):
             raise ValueError("calibrated_model: a head has all scores zero; change the seed")
         for l in range(heads):
             W_Q[:, l * dh:(l + 1) * dh] *= B / top[l]  # scores are linear in W_Q
+        measured = max(measured, float(head_score_max(T, W_Q, W_K, heads, causal).max()))
         layer = tr.Layer(W_Q, W_K, W_V, W_g=W_g, phi="gelu", heads=heads, causal=causal,
                          residual=True, mlp_residual=True)
         built.append(layer)
         T = tr.forward(T, [layer])
-    return X, built, target
+    return X, built, target, measured
 
 
 def _timed(fn):
@@ -113,11 +120,13 @@ def _timed(fn):
     return out, time.perf_counter() - t0
 
 
-def _max_abs(g):
+def max_abs(g):
+    """The largest |entry| over every array of a TransformerGradient."""
     return max(float(np.max(np.abs(a))) for _, a in g.arrays())
 
 
-def _err(ge, gf):
+def max_abs_difference(ge, gf):
+    """The largest |entry| of ge - gf over every array of two TransformerGradients."""
     return max(float(np.max(np.abs(a - b))) for (_, a), (_, b) in zip(ge.arrays(), gf.arrays()))
 
 
@@ -132,12 +141,10 @@ def run(config: ModelStressConfig, progress=None):
         root = math.sqrt(math.log(n))
         for ratio in config.ratios:
             B = ratio * root
-            X, layers, target = calibrated_model(n, config.d, config.layers, config.heads,
-                                                 config.causal, B, config.seed)
-            measured = max(float(head_score_max(T, ly.W_Q, ly.W_K, ly.heads, ly.causal).max())
-                           for T, ly in zip(_inputs(X, layers), layers))
+            X, layers, target, measured = _calibrate(n, config.d, config.layers, config.heads,
+                                                     config.causal, B, config.seed)
             (_, ge), t_exact = _timed(lambda: tr.loss_and_gradient(X, layers, target=target))
-            scale = _max_abs(ge)
+            scale = max_abs(ge)
             base = {"n": n, "B": B, "ratio": ratio, "max_score": measured,
                     "max_abs_gradient": scale, "exact_seconds": t_exact}
             if step:
@@ -152,7 +159,7 @@ def run(config: ModelStressConfig, progress=None):
                 except ApproximationError as exc:
                     rec.update(status="refused", reason=str(exc))
                 else:
-                    err = _err(ge, gf)
+                    err = max_abs_difference(ge, gf)
                     rec.update(status="ok", seconds=secs, abs_error=err, bound=gf.bound,
                                rel_error=err / scale, rel_bound=gf.bound / scale,
                                degrees=[list(map(int, h)) for h in gf.degrees],
@@ -168,15 +175,6 @@ def run(config: ModelStressConfig, progress=None):
             "records": records, "breaks": breaks(records, config),
             "sound": all(r["within_bound"] for r in records if r["status"] == "ok"),
             "elapsed_seconds": time.perf_counter() - t_start}
-
-
-def _inputs(X, layers):
-    """The input of each layer on the exact forward pass."""
-    out, T = [], X
-    for ly in layers:
-        out.append(T)
-        T = tr.forward(T, [ly])
-    return out
 
 
 def breaks(records, config):
