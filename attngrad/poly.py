@@ -165,23 +165,12 @@ def _certify(iv, coeffs, lo, hi, dps):
         for j in range(k + 1):
             px[j] += a * iv.mpf(math.comb(k, j)) * m ** (k - j) * rho ** j
     # Taylor of e^{-rho x} to order N with a negligible tail
-    rho_up = float(mpmath.mpf(rho.b)) if rho.b != 0 else 0.0
-    N = deg + 8
-    while N < 400 and rho_up > 0 and (
-            (N + 1) * math.log(max(rho_up, 1e-300)) - math.lgamma(N + 2) + rho_up
-            > -math.log(10) * (dps - 2)):
-        N += 4
+    N = _taylor_order(deg, _float_up(rho.b), dps)
     tn = [(-rho) ** k / iv.mpf(math.factorial(k)) for k in range(N + 1)]  # exact integers
     em = iv.exp(-m)
     G = [em * v for v in _iv_poly_mul(px, tn)]
     G[0] -= 1
-    main = _iv_cheb_abs_sum(G)
-    # sup |P| on the interval <= sum |px_j|
-    supP = iv.mpf(0)
-    for v in px:
-        supP += abs(v)
-    tail = supP * em * rho ** (N + 1) * iv.exp(rho) / iv.mpf(math.factorial(N + 1))
-    rel = main + abs(tail)
+    rel = _iv_cheb_abs_sum(G) + _taylor_tail(iv, px, em, rho, N)
     R = iv.mpf(max(abs(lo_i).b, abs(hi_i).b))
     absum = iv.mpf(0)
     for k, a in enumerate(coeffs):
@@ -189,11 +178,36 @@ def _certify(iv, coeffs, lo, hi, dps):
     return _float_up(rel.b), _float_up(absum.b)
 
 
+def _taylor_order(deg, rho_up, dps):
+    """The order N of the Taylor polynomial T_N of e^{-rho x} in the certificate: the first of
+    deg + 8, deg + 12, ... (at most 400) at which the Lagrange bound of the remainder,
+    rho^{N+1} e^{rho} / (N+1)!, falls below 10^-(dps-2) (rho <= rho_up): the tail is then
+    negligible next to the main term at dps digits, and every higher order would cost time."""
+    N = deg + 8
+    while N < 400 and rho_up > 0 and (
+            (N + 1) * math.log(rho_up) - math.lgamma(N + 2) + rho_up
+            > -math.log(10) * (dps - 2)):
+        N += 4
+    return N
+
+
+def _taylor_tail(iv, px, em, rho, N):
+    """An interval above sup_{|x| <= 1} |P(m + rho x) e^{-m} R_N(x)|, the part of the relative
+    error that the truncated Taylor polynomial T_N of e^{-rho x} leaves out: px are the
+    coefficients of P(m + rho x) in x (so sup |P| <= sum_j |px_j|), em = e^{-m}, and the
+    Lagrange form of the remainder gives |R_N(x)| <= rho^{N+1} e^{rho} / (N+1)! (the (N+1)-th
+    derivative of e^{-rho x} is at most rho^{N+1} e^{rho} in size on [-1, 1])."""
+    supP = iv.mpf(0)
+    for v in px:
+        supP += abs(v)
+    return supP * em * rho ** (N + 1) * iv.exp(rho) / iv.mpf(math.factorial(N + 1))
+
+
 def _float_up(x):
-    """The smallest float64 >= the mpf x (x >= 0), with a little slack: never rounds down,
-    also in the subnormal range."""
+    """The smallest float64 >= the mpf x (x >= 0): never rounds down, also in the subnormal
+    range (float() rounds to nearest, so at most one step up is needed)."""
     x = mpmath.mpf(x)
-    f = float(x) * (1 + 2.0 ** -50)
+    f = float(x)
     while mpmath.mpf(f) < x:
         f = math.nextafter(f, math.inf)
     return f

@@ -255,7 +255,7 @@ def test_features_are_the_monomials(d, g):
 @example(deg=8, lo=-2.45334784383878, width=0.1, basis="chebyshev")  # once beat a 30-digit sample
 def test_poly_certificate_covers_samples(deg, lo, width, basis):
     """Samples evaluated at 80 digits: the certificate can be tight to ~1e-31 relative (it is
-    rounded up by 2^-50 only), so a 30-digit evaluation of |P e^-t - 1| is too coarse to judge."""
+    rounded up to the next float only), so a 30-digit evaluation of |P e^-t - 1| is too coarse to judge."""
     p = exp_poly(basis, deg, lo, lo + width)
     with mpmath.workdps(80):
         worst = max(abs(mpmath.polyval(list(reversed(p.coeffs)), t) * mpmath.exp(-t) - 1)

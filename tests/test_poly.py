@@ -35,7 +35,7 @@ def test_the_certificate_is_sound_and_tight(basis, degree, lo, hi):
     """sup |P e^-t - 1| <= rel_error <= (1 + 1e-12) sup: the error of these polynomials peaks
     at an end of the interval, where every Chebyshev term of G takes the value +-1 with its
     sign, so sum_k |b_k| (the certificate of the module doc) is attained; the Taylor tail of
-    e^{-rho x} is kept below 10^-(dps-2) and _float_up adds 2^-50. (The Chebyshev case on
+    e^{-rho x} is kept below 10^-(dps-2) and _float_up rounds up to the next float. (The Chebyshev case on
     [-4, 6] peaks inside, between the samples: 1e-4 there.)"""
     p = poly.exp_poly(basis, degree, lo, hi)
     sup = float(_sup_error(p))
@@ -207,10 +207,68 @@ def test_exact_takes_numbers_without_rounding():
         assert poly._exact(v) is v
 
 
-def test_float_up_never_rounds_down():
-    for x in (mpmath.mpf(1) / 3, mpmath.mpf(2) ** -1070 / 3, mpmath.mpf(10) ** 300 / 7):
+@pytest.mark.parametrize("x", [mpmath.mpf(1) / 3, mpmath.mpf(2) / 3, mpmath.mpf(2) ** -1070 / 3,
+                               mpmath.mpf(10) ** 300 / 7, mpmath.mpf(0.1), mpmath.mpf(0),
+                               mpmath.mpf(2) ** -1074, mpmath.mpf(2) ** -1080])
+def test_float_up_is_the_smallest_float_not_below(x):
+    """f >= x, and the float below f is below x: never rounded down, never further up than
+    needed (1/3 rounds down to nearest, 2/3 up; a float is its own bound; below the smallest
+    subnormal the bound is 2^-1074)."""
+    with mpmath.workprec(200):
         f = poly._float_up(x)
-        assert mpmath.mpf(f) >= x and f <= float(x) * (1 + 2.0 ** -48) + 5e-324
+        assert mpmath.mpf(f) >= x
+        assert mpmath.mpf(math.nextafter(f, -math.inf)) < x or f == 0.0 == x
+
+
+def _lagrange(rho, N):
+    """rho^{N+1} e^rho / (N+1)! at 60 digits: the bound of |e^{-rho x} - T_N(x)| on [-1, 1]."""
+    with mpmath.workdps(60):
+        rho = mpmath.mpf(rho)
+        return rho ** (N + 1) * mpmath.exp(rho) / mpmath.factorial(N + 1)
+
+
+@pytest.mark.parametrize("deg,rho,dps", [(3, 0.5, 40), (6, 4.0, 40), (12, 8.0, 40),
+                                         (0, 30.0, 20), (6, 4.0, 3), (2, 1e-9, 40)])
+def test_taylor_order_is_the_first_with_a_negligible_tail(deg, rho, dps):
+    """N is deg + 8 + 4k with k the least for which the Lagrange bound of the remainder is below
+    10^-(dps-2) (evaluated here at 60 digits, independently of the float test in the code)."""
+    N = poly._taylor_order(deg, rho, dps)
+    small = mpmath.mpf(10) ** -(dps - 2)
+    assert N >= deg + 8 and (N - deg) % 4 == 0
+    assert _lagrange(rho, N) < small
+    if N > deg + 8:
+        assert _lagrange(rho, N - 4) >= small
+
+
+def test_taylor_order_stops_at_400_and_at_rho_zero():
+    assert poly._taylor_order(4, 300.0, 40) == 400
+    assert poly._taylor_order(4, 0.0, 40) == 12
+
+
+@pytest.mark.parametrize("rho,N", [(0.5, 3), (2.0, 5), (4.0, 14), (1.0, 0)])
+def test_taylor_tail_is_the_lagrange_bound_and_covers_the_remainder(rho, N):
+    """_taylor_tail encloses (sum_j |px_j|) e^{-m} rho^{N+1} e^rho / (N+1)!, narrowly, and that
+    is above the true remainder sup_{|x| <= 1} |P(m + rho x)| e^{-m} |e^{-rho x} - T_N(x)|
+    (sampled at 60 digits). The white-box test of the tail term: inside the certificate it is
+    below 10^-38 of the bound at 40 digits, so no test of certify alone sees its formula."""
+    px = [mpmath.mpf(v) for v in (0.75, -1.5, 0.25, 2.0)]   # P(m + rho x) in x
+    m = mpmath.mpf(-0.5)
+    iv = mpmath.iv
+    old = iv.prec
+    iv.prec = 120
+    try:
+        tail = poly._taylor_tail(iv, [iv.mpf(v) for v in px], iv.exp(-m), iv.mpf(rho), N)
+    finally:
+        iv.prec = old
+    with mpmath.workdps(60):
+        want = sum(abs(v) for v in px) * mpmath.exp(-m) * _lagrange(rho, N)
+        assert tail.a <= want <= tail.b and tail.b - tail.a <= want * mpmath.mpf(10) ** -30
+
+        def remainder(x):
+            Tn = mpmath.fsum((-rho * x) ** k / mpmath.factorial(k) for k in range(N + 1))
+            return abs(mpmath.polyval(px[::-1], x) * mpmath.exp(-m) * (mpmath.exp(-rho * x) - Tn))
+        true = max(remainder(x) for x in mpmath.linspace(-1, 1, 201))
+    assert 0 < true <= tail.b
 
 
 def test_abs_sum_is_inf_past_float64():
