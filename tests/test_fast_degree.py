@@ -1,4 +1,6 @@
 """Degree selection (attngrad/fast/degree.py) and the reuse of lower-degree work."""
+import math
+
 import numpy as np
 import pytest
 
@@ -61,3 +63,179 @@ def test_the_bound_by_chunks_of_rows_is_the_whole_bound(wrt, monkeypatch):
     monkeypatch.setattr(certificate, "CHUNK_ROWS", 1 << 14)
     assert t == pytest.approx(attngrad.attention(Q, K, V, method="fast", eps=1e-6,
                                                  return_bound=True).bound, rel=1e-12)
+
+
+class _Problem:
+    """A stand-in for the fast path's problem (attngrad/fast/api.py) as _predict sees it: the
+    bound is floor + slope * eta with eta = 2 eps_P, and no degree below ``ok_from`` meets
+    0.8 eps whatever its error (as when the rows' terms grow with the rank)."""
+
+    def __init__(self, eps, floor=0.0, slope=1.0, ok_from=0):
+        self.eps, self.floor, self.slope, self.ok_from, self.calls = eps, floor, slope, ok_from, 0
+
+    def terms(self, poly, rel_error=None):
+        from types import SimpleNamespace
+        eps_P = poly.rel_error if rel_error is None else rel_error
+        return SimpleNamespace(eta=2 * eps_P, degree=poly.degree)
+
+    def bound(self, rows, pt):
+        self.calls += 1
+        b = self.floor + self.slope * pt.eta
+        return b if pt.degree >= self.ok_from or pt.eta == 0 else max(b, self.eps)
+
+
+LO, HI = -2.0, 2.0
+
+
+def _sampled(g):
+    from attngrad.poly import sampled_rel_error
+    return sampled_rel_error("chebyshev", g, LO, HI, 53)
+
+
+def _first_at_most(target, g_from):
+    g = g_from
+    while _sampled(g) > target:
+        g += 1
+    return g
+
+
+def _predict(problem, g, eps, slope=1.0, g_max=60):
+    from attngrad.fast import degree
+    # bound = slope * eta at degree g (floor 0): _predict reads the slope off these two
+    return degree._predict(problem, None, "chebyshev", g, LO, HI, 53, eps, g_max, slope, 1.0,
+                           problem.floor)
+
+
+@pytest.mark.parametrize("k0", [6, 9])
+def test_predict_jumps_to_the_first_degree_meeting_the_margin(k0):
+    """The jump: the first degree above g whose sampled error is <= (0.8 eps - floor) /
+    (2.5 slope), checked with two bound evaluations (floor and estimate); eps is set so that
+    degree k0 misses that target and would meet (eps - floor) / (2.5 slope)."""
+    eps = 0.9 * _sampled(k0) * 2.5 / 0.8
+    problem = _Problem(eps)
+    g2, floor = _predict(problem, 1, eps)
+    assert g2 == _first_at_most(0.8 * eps / 2.5, 2) and g2 > k0
+    assert floor == 0.0 and problem.calls == 2
+
+
+def test_predict_starts_above_the_degree_it_was_given():
+    """A degree g whose own sampled error is small enough (its bound missed for other reasons)
+    is not proposed again: the search starts at g + 1."""
+    eps = 1e-6
+    g = _first_at_most(0.8 * eps / 2.5, 0) + 1
+    assert _predict(_Problem(eps), g, eps)[0] == g + 1
+
+
+@pytest.mark.parametrize("extra,found", [(3, True), (5, True), (6, False)])
+def test_predict_tries_six_degrees(extra, found):
+    """When the predicted degree misses, the next ones are tried, six in all."""
+    eps = 1e-6
+    first = _first_at_most(0.8 * eps / 2.5, 2)
+    problem = _Problem(eps, ok_from=first + extra)
+    g2, _ = _predict(problem, 1, eps)
+    assert g2 == (first + extra if found else None)
+    assert problem.calls == 2 * (extra + 1 if found else 6)
+
+
+def test_predict_with_a_flat_bound_takes_the_next_degree():
+    """bound = floor at degree g (slope 0): any degree is predicted to meet eps; no division."""
+    eps = 1e-6
+    problem = _Problem(eps, floor=1e-9, slope=0.0)
+    g2, _ = _predict(problem, 4, eps, slope=problem.floor)
+    assert g2 == 5
+
+
+def test_select_refuses_scores_at_e700():
+    """e^(hi + sigma) must stay below e^700 (float64's range): at exactly 700 it refuses."""
+    from types import SimpleNamespace
+
+    from attngrad.errors import ApproximationError
+    from attngrad.fast import degree
+    from attngrad.fast.instance import Scores
+
+    sc = Scores(lo=-1.0, hi=699.5, Rabs=700.0, sigma=0.5, qm=1.0, km=1.0)
+    problem = SimpleNamespace(scores=sc, d=2, u=2.0 ** -53)
+    with pytest.raises(ApproximationError, match="overflows float64"):
+        degree.select(problem, "chebyshev", 1e-3, 100, 53, "gradient")
+
+
+class _SelectProblem(_Problem):
+    """The stand-in for select: scores in [-2, 2]; the bound is floor + slope * eta at every
+    degree; eta is infinite for polynomials whose certified error is above ``eta_inf_above``
+    (and at rel_error 0 too when ``rounding_inf``)."""
+
+    def __init__(self, eps, floor=0.0, slope=1.0, eta_inf_above=math.inf, rounding_inf=False):
+        super().__init__(eps, floor, slope)
+        from attngrad.fast.instance import Scores
+        self.scores = Scores(lo=-2.0, hi=2.0, Rabs=4.0, sigma=0.0, qm=1.0, km=2.0)
+        self.d, self.u = 2, 2.0 ** -53
+        self.eta_inf_above, self.rounding_inf = eta_inf_above, rounding_inf
+        self.tried, self.certs = [], []
+
+    def terms(self, poly, rel_error=None):
+        from types import SimpleNamespace
+        eps_P = poly.rel_error if rel_error is None else rel_error
+        if eps_P > self.eta_inf_above or (self.rounding_inf and eps_P == 0):
+            return SimpleNamespace(eta=math.inf, degree=poly.degree)
+        return SimpleNamespace(eta=2 * eps_P, degree=poly.degree)
+
+    def rows(self, poly, pt, acc):
+        self.tried.append(poly.degree)
+        return None, self.floor + self.slope * pt.eta
+
+    def ensure_cert(self, poly):
+        self.certs.append(poly.degree)
+
+
+def _select(problem, eps, max_rank=10 ** 6):
+    from attngrad.fast import degree
+    caps = []
+
+    def cert_degree(basis, lo, hi, prec, cap):
+        caps.append(cap)
+        return 1
+    out = degree.select(problem, "chebyshev", eps, max_rank, 53, "gradient",
+                        cert_degree=cert_degree)
+    return out, caps
+
+
+def _g0(target=0.05):
+    from attngrad.fast.degree import first_degree
+    return first_degree("chebyshev", LO, HI, 53, 0, 200, target)
+
+
+def test_select_returns_the_first_degree_that_passes_and_caps_the_certificates_pass():
+    """The first degree tried is g0 (sampled error <= 5 %); the certificate's pass is built at
+    a degree capped at g0 + 1; a bound within eps at g0 returns g0."""
+    problem = _SelectProblem(1e-3, slope=1e-3)
+    (g, poly, pt, rows), caps = _select(problem, 1e-3)
+    assert g == _g0() and problem.tried == [g] and caps == [g + 1] and problem.certs == [1]
+
+
+def test_select_jumps_past_polynomials_without_a_certificate():
+    """eta = inf at the polynomial's own error (but not at 0): the next degree is the first
+    whose sampled error is a quarter of that polynomial's certified error."""
+    from attngrad.fast.degree import first_degree
+    from attngrad.poly import exp_poly
+    problem = _SelectProblem(1e-3, slope=1e-3, eta_inf_above=1e-6)
+    (g, _, _, _), _ = _select(problem, 1e-3)
+    want = _g0()
+    while exp_poly("chebyshev", want, LO, HI, 53).rel_error > 1e-6:
+        want = first_degree("chebyshev", LO, HI, 53, want + 1, 200,
+                            exp_poly("chebyshev", want, LO, HI, 53).rel_error / 4)
+    assert g == want and problem.tried == [want]
+
+
+def test_select_refusals_name_their_reason():
+    """No certificate even for an exact polynomial: the rounding alone; a floor above eps: the
+    rounding alone bounds the error by the floor; a floor at eps exactly is not above it: the
+    search goes on and ends at the rank cap."""
+    from attngrad.errors import ApproximationError
+    with pytest.raises(ApproximationError, match="the rounding alone cannot be bounded"):
+        _select(_SelectProblem(1e-3, eta_inf_above=0.0, rounding_inf=True), 1e-3)
+    with pytest.raises(ApproximationError, match="the rounding alone bounds the error by 0.002"):
+        _select(_SelectProblem(1e-3, floor=2e-3), 1e-3)
+    with pytest.raises(ApproximationError, match="within max_rank=10000"):
+        _select(_SelectProblem(1e-3, floor=1e-3), 1e-3, max_rank=10 ** 4)
+    with pytest.raises(ApproximationError, match="within max_rank=3: .* a larger max_rank"):
+        _select(_SelectProblem(1e-3, eta_inf_above=1e-12), 1e-3, max_rank=3)
