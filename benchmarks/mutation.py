@@ -105,7 +105,8 @@ MODULES = {
                           "not test_public_attention_fast_within_eps"]),
     "fast-rest": Module(["attngrad/fast/api.py", "attngrad/fast/contractions.py",
                          "attngrad/fast/instance.py"],
-                        ["tests/test_fast.py", "tests/test_fast_degree.py"]),
+                        ["tests/test_fast.py", "tests/test_fast_degree.py",
+                         "tests/test_fast_parts.py"]),
     "hard": Module(["attngrad/hard/bounds.py"],
                    ["tests/test_hard.py", "tests/test_hard_pins.py", *HARD_FAST]),
     "hard-rest": Module(["attngrad/hard/cnf.py", "attngrad/hard/decoder.py",
@@ -158,7 +159,7 @@ def make_copy(module, dest, timeout_multiplier=None):
                     if not t.startswith("tests/") or (dest / t.split("::")[0]).exists()]
     # the plugin that empties the caches before each test, importable from mutants/
     shutil.copy2(ROOT / "benchmarks" / "mutation_cache_reset.py", dest / "mutation_cache_reset.py")
-    also = [p for p in ("conftest.py", "derivations", "proofs_check", "README.md",
+    also = [p for p in ("conftest.py", "derivations", "proofs_check", "README.md", "ERRATA.md",
                         "mutation_cache_reset.py") if (dest / p).exists()]
     text += f"""
 [tool.mutmut]

@@ -164,20 +164,30 @@ class _SelectProblem(_Problem):
     degree; eta is infinite for polynomials whose certified error is above ``eta_inf_above``
     (and at rel_error 0 too when ``rounding_inf``)."""
 
-    def __init__(self, eps, floor=0.0, slope=1.0, eta_inf_above=math.inf, rounding_inf=False):
+    def __init__(self, eps, floor=0.0, slope=1.0, eta_inf_above=math.inf, rounding_inf=False,
+                 floor_above=None):
         super().__init__(eps, floor, slope)
         from attngrad.fast.instance import Scores
         self.scores = Scores(lo=-2.0, hi=2.0, Rabs=4.0, sigma=0.0, qm=1.0, km=2.0)
         self.d, self.u = 2, 2.0 ** -53
         self.eta_inf_above, self.rounding_inf = eta_inf_above, rounding_inf
-        self.tried, self.certs = [], []
+        self.floor_above = floor_above     # (degree, floor): the floor from that degree on
+        self.tried, self.certs, self.polys = [], [], []
 
     def terms(self, poly, rel_error=None):
         from types import SimpleNamespace
+        if rel_error is None:
+            self.polys.append(poly.degree)
         eps_P = poly.rel_error if rel_error is None else rel_error
         if eps_P > self.eta_inf_above or (self.rounding_inf and eps_P == 0):
             return SimpleNamespace(eta=math.inf, degree=poly.degree)
         return SimpleNamespace(eta=2 * eps_P, degree=poly.degree)
+
+    def bound(self, rows, pt):
+        self.calls += 1
+        if self.floor_above and pt.degree >= self.floor_above[0]:
+            return self.floor_above[1] + self.slope * pt.eta
+        return self.floor + self.slope * pt.eta
 
     def rows(self, poly, pt, acc):
         self.tried.append(poly.degree)
@@ -219,11 +229,11 @@ def test_select_jumps_past_polynomials_without_a_certificate():
     from attngrad.poly import exp_poly
     problem = _SelectProblem(1e-3, slope=1e-3, eta_inf_above=1e-6)
     (g, _, _, _), _ = _select(problem, 1e-3)
-    want = _g0()
-    while exp_poly("chebyshev", want, LO, HI, 53).rel_error > 1e-6:
-        want = first_degree("chebyshev", LO, HI, 53, want + 1, 200,
-                            exp_poly("chebyshev", want, LO, HI, 53).rel_error / 4)
-    assert g == want and problem.tried == [want]
+    seq = [_g0()]
+    while exp_poly("chebyshev", seq[-1], LO, HI, 53).rel_error > 1e-6:
+        seq.append(first_degree("chebyshev", LO, HI, 53, seq[-1] + 1, 200,
+                                exp_poly("chebyshev", seq[-1], LO, HI, 53).rel_error / 4))
+    assert g == seq[-1] and problem.tried == [g] and problem.polys == seq and len(seq) > 2
 
 
 def test_select_refusals_name_their_reason():
@@ -239,3 +249,6 @@ def test_select_refusals_name_their_reason():
         _select(_SelectProblem(1e-3, floor=1e-3), 1e-3, max_rank=10 ** 4)
     with pytest.raises(ApproximationError, match="within max_rank=3: .* a larger max_rank"):
         _select(_SelectProblem(1e-3, eta_inf_above=1e-12), 1e-3, max_rank=3)
+    # the floor passes eps only at the degrees the prediction tries (it grows with the rank)
+    with pytest.raises(ApproximationError, match="the rounding alone bounds the error by 0.005"):
+        _select(_SelectProblem(1e-3, slope=1.0, floor_above=(_g0() + 1, 5e-3)), 1e-3)
