@@ -99,3 +99,15 @@ def test_fast_results_carry_their_degree_rank_and_parts():
     with pytest.raises(attngrad.ApproximationError, match=r"^gradient\(method='fast'\)"):
         attngrad.gradient(10 * A1, 10 * A2, A3, E, 10 * X, Y, method="fast", eps=1e-12,
                           max_rank=10)
+
+
+def test_a_given_block_is_the_block_used():
+    """block= sets the rows per block of the query pass (and with it the length b + n/b of the
+    blocked sums the rounding bound charges): blocks of 5 of 200 rows give sums of length
+    5 + 40, the default single block 200 + 1, so a smaller rounding term."""
+    from attngrad.fast import gradient_fixed_degree
+    a = _arrays(200, 3, 8)
+    whole = gradient_fixed_degree(*a, degree=4, return_info=True)
+    small = gradient_fixed_degree(*a, degree=4, return_info=True, block=5)
+    assert small.parts["rounding"] < 0.5 * whole.parts["rounding"]
+    np.testing.assert_allclose(small.value, whole.value, rtol=1e-12, atol=1e-15)
