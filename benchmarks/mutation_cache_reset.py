@@ -1,5 +1,6 @@
 """pytest plugin for the mutation runs of benchmarks/mutation.py: empty the lru_caches of
-attngrad and derivations before every test.
+attngrad, derivations and the tests (proofs_check's evaluated statements among them) before
+every test.
 
 mutmut ties each test to the functions it runs (its clean run records the calls) and runs a
 mutant against those tests only. A result cached by an earlier test hides the call: the test
@@ -11,7 +12,7 @@ import sys
 
 def pytest_runtest_setup(item):
     for name, module in list(sys.modules.items()):
-        if name.partition(".")[0] in ("attngrad", "derivations", "tests"):
+        if name.partition(".")[0] in ("attngrad", "derivations", "tests", "proofs_check"):
             for value in list(vars(module).values()):
                 if callable(getattr(value, "cache_clear", None)):
                     value.cache_clear()
