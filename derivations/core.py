@@ -41,6 +41,7 @@ Errata: an :class:`Erratum` names the printed step it refutes. A statement is
 """
 from __future__ import annotations
 
+import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -71,6 +72,10 @@ class Step:
     relation: "==" or "<="
     tol:     tolerance for float64 / gpu steps (relative); mpmath uses 10^-(dps-10) if None
     basis:   one of BASES (see the module docstring)
+    ill_formed: (exception type, regex) for a printed step that cannot be evaluated as printed
+             (an undefined name, factors whose shapes do not multiply): raising exactly this
+             exception, with a message matching the regex, is its refutation; any other
+             exception is a broken step (derivations/core.py, _status)
     """
 
     name: str
@@ -80,6 +85,7 @@ class Step:
     relation: str = "=="
     tol: float | None = None
     basis: str = "checked"
+    ill_formed: tuple | None = None
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -113,6 +119,15 @@ class Erratum:
                 "corrected": self.corrected, "evidence": self.evidence}
 
 
+# ``ill_formed`` of the printed steps that cannot be evaluated as printed
+MATMUL_SHAPES = (ValueError, "^matmul: Input operand 1 has a mismatch in its core dimension 0")
+
+
+def undefined(name):
+    """``ill_formed`` of a printed step that uses a name nothing defines (a KeyError)."""
+    return (KeyError, f"^'{re.escape(name)}'$")
+
+
 @dataclass
 class StepResult:
     name: str
@@ -123,6 +138,7 @@ class StepResult:
     detail: str
     seconds: float
     basis: str = "checked"
+    raised: bool = False  # failed by an exception or by comparing nothing, not by a comparison
 
     @property
     def status(self) -> str:
@@ -232,6 +248,10 @@ def _status(st: Statement, printed, corrected, expected) -> str:
     failed = {r.name for r in printed if r.ok is False}
     if failed != expected or any(r.ok is False for r in corrected):
         return "failed"
+    # an erratum's printed step is refuted by a comparison that fails, not by an exception (a
+    # broken step would otherwise pass as the erratum it names)
+    if any(r.raised for r in printed if r.name in expected):
+        return "failed"
     if st.gaps:
         return "partly established"
     steps = [r for r in printed if r.name not in expected] + list(corrected)
@@ -255,6 +275,10 @@ def _judge(st: Statement, printed, corrected) -> Result:
     if expected - failed:
         notes.append("erratum recorded but printed step(s) hold: "
                      + ", ".join(sorted(expected - failed)))
+    unrefuted = sorted(r.name for r in printed if r.name in expected and r.raised)
+    if unrefuted:
+        notes.append("erratum's printed step(s) raised or compared nothing instead of failing a "
+                     "comparison: " + ", ".join(unrefuted))
     if corr_failed:
         notes.append("corrected step(s) fail: " + ", ".join(corr_failed))
     counted = [r for r in printed if r.name not in expected] + list(corrected)
@@ -284,7 +308,8 @@ def _judge(st: Statement, printed, corrected) -> Result:
 
 
 def _compute(step: Step, gpu: bool):
-    """(kind, payload, seconds): kind is "ok", "skip", "cited" or "error"."""
+    """(kind, payload, seconds): kind is "ok", "skip", "cited", "ill-formed" (the exception its
+    ``ill_formed`` names: a refutation) or "error"."""
     t0 = time.perf_counter()
     if step.basis == "cited":
         return "cited", "cited, not re-proved here", 0.0
@@ -296,6 +321,9 @@ def _compute(step: Step, gpu: bool):
         return "skip", str(exc), time.perf_counter() - t0
     except Exception as exc:  # a step that cannot even be evaluated is a failed step
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        if step.ill_formed and type(exc) is step.ill_formed[0] \
+                and re.search(step.ill_formed[1], str(exc)):
+            return "ill-formed", f"ill-formed as printed: raised {tb}", time.perf_counter() - t0
         return "error", f"raised {tb}", time.perf_counter() - t0
     return "ok", out, time.perf_counter() - t0
 
@@ -308,12 +336,13 @@ def cases_of(out):
 def _assess(step: Step, computed) -> StepResult:
     kind, out, seconds = computed
     if kind != "ok":
-        ok = False if kind == "error" else None
-        return StepResult(step.name, step.text, step.method, ok, None, out, seconds, step.basis)
+        ok = False if kind in ("error", "ill-formed") else None
+        return StepResult(step.name, step.text, step.method, ok, None, out, seconds, step.basis,
+                          raised=kind == "error")
     cases = cases_of(out)
     if not cases:  # a step that compares nothing must not pass
         return StepResult(step.name, step.text, step.method, False, None, "no cases", seconds,
-                          step.basis)
+                          step.basis, raised=True)
     worst, detail, ok = None, "", True
     for label, lhs, rhs in cases:
         good, err, why = compare(step, lhs, rhs)

@@ -23,7 +23,7 @@ import sympy
 
 from attngrad.kron import kron
 
-from .core import Erratum, Statement, Step
+from .core import Erratum, Statement, Step, undefined
 from .instances import sym_kron
 
 # ---------------------------------------------------------------------------
@@ -150,7 +150,8 @@ KRONECKER = Statement(
     steps=[
         Step("printed index map", "the printed map, evaluated literally with the sizes the "
              "definition names (n0, m0, n1, m1), is a bijection onto [n0 n1] x [m0 m1] for all "
-             "sizes in {1,2,3}^4", "exact", _bijection_cases(printed_kron_index)),
+             "sizes in {1,2,3}^4", "exact", _bijection_cases(printed_kron_index),
+             ill_formed=undefined("m2")),
     ],
     corrected=[
         Step("index map with m1", "with m1 in place of m2 the map is a bijection onto "

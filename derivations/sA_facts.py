@@ -27,7 +27,7 @@ import sympy
 
 from attngrad.kron import rowwise_kron
 
-from .core import Erratum, Statement, Step
+from .core import Erratum, Statement, Step, undefined
 from .s3_notation import sym_matrix
 
 
@@ -175,7 +175,7 @@ FACT_A_2 = Statement(
     steps=[
         Step("printed (/)", "the identity with (/) evaluated literally from the printed index "
              "formula (factor 'U_{i,l2}'), symbolic (n,k1,k2) in {(2,1,2),(2,2,3),(3,2,2)}",
-             "symbolic", _a2_printed),
+             "symbolic", _a2_printed, ill_formed=undefined("U")),
     ],
     corrected=[
         Step("(/) with (U2)_{i,l2}", "with (U1 (/) U2)_{i,l1+(l2-1)k1} = (U1)_{i,l1} (U2)_{i,l2} "

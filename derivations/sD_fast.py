@@ -32,7 +32,7 @@ from attngrad.fast.instance import centre_keys, gradient_instance
 from attngrad.kron import rowwise_kron, vec
 from attngrad.poly import abs_sum, exp_poly
 
-from .core import Erratum, Statement, Step
+from .core import MATMUL_SHAPES, Erratum, Statement, Step
 from .gpu import from_device, on_device
 from .instances import adversarial_instance, as_mpmath, dyadic_instance
 
@@ -162,7 +162,7 @@ LEMMA_D1 = Statement(
              "n^{1+o(1)} time."),
     steps=[
         Step("hypothesis ||A1^T X||_inf", "the hypothesis as printed: A1^T X must be defined",
-             "mpmath", _each(_d1_printed_hyp)),
+             "mpmath", _each(_d1_printed_hyp), ill_formed=MATMUL_SHAPES),
         Step("scores in [lo, hi]", "the library's interval (box and Cauchy-Schwarz bounds with "
              "centred keys, Lemma D.8 (ours)) holds every score less its row's shift",
              "mpmath", _each(_d1_scores_in_interval), relation="<="),
@@ -341,9 +341,9 @@ LEMMA_D5 = Statement(
         Step("j0-th column", "p2 with columns f_{j0} f_{j0}^T q_{j0} gives p = p1 - p2 (Definition C.5)",
              "mpmath", _each(_d5_columns)),
         Step("(U1 V1)(U2 V2)^T", "r~_{j0} = (U1 V1)_{j0,*} (U2 V2)_{j0,*}^T as printed", "mpmath",
-             _each(_d5_printed_r)),
+             _each(_d5_printed_r), ill_formed=MATMUL_SHAPES),
         Step("V1 V2^T is k1 x k2", "the shape of V1 V2^T as printed", "exact",
-             _each(_d5_printed_v1v2)),
+             _each(_d5_printed_v1v2), ill_formed=MATMUL_SHAPES),
         Step("U4 = U1, V4 = diag(r~) V1", "U1 (diag(r~) V1)^T = diag(r~) f~, the row-scaled f~ "
              "the printed error proof uses (row j0 is f~_{j0} r~_{j0})", "mpmath",
              _each(lambda ch: (ch["U1"] @ (ch["rt"][:, None] * ch["V1"]).T, ch["p2t"]))),

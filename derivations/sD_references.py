@@ -20,7 +20,7 @@ import numpy as np
 
 import attngrad
 
-from .core import Erratum, Step
+from .core import MATMUL_SHAPES, Erratum, Step, undefined
 from .instances import as_mpmath, dyadic_instance
 from .registry import Amendment, get
 
@@ -125,7 +125,7 @@ LEMMA_D3 = Amendment(
     "Lemma D.3",
     steps=[Step("k2 = max{d, k} + d", "the printed rank, evaluated with the names Lemmas D.1 to "
                 "D.3 define (n, d, k1, k2), must cover the k1 + d columns of the printed factors",
-                "exact", _k2_printed, relation="<=")],
+                "exact", _k2_printed, relation="<=", ill_formed=undefined("k"))],
     corrected=[Step("k := k1", "reading k as Lemma D.1's k1: max{d, k1} + d >= k1 + d", "exact",
                     _k2_as_k1, relation="<="),
                Step("not k := k2", "reading k as k2 makes k2 = max{d, k2} + d, which no k2 solves",
@@ -175,7 +175,8 @@ def _r_inner():
 LEMMA_D5 = Amendment(
     "Lemma D.5",
     steps=[Step("r(x)_j0 is f(x)_j0 q(x)_j0", "the printed definition, with f(x)_j0, q(x)_j0 the "
-                "column vectors of R^n, against attngrad.r", "mpmath", _r_printed)],
+                "column vectors of R^n, against attngrad.r", "mpmath", _r_printed,
+                ill_formed=MATMUL_SHAPES)],
     corrected=[Step("r(x)_j0 = <f(x)_j0, q(x)_j0>", "the inner product (mpmath.fdot) = attngrad.r "
                     "(50 digits)", "mpmath", _r_inner)],
     errata=[Erratum(

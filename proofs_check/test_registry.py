@@ -144,3 +144,30 @@ def test_an_amendment_naming_an_unknown_step_is_refused():
     st = registry.get("Lemma D.2")
     with pytest.raises(ValueError, match="unknown steps"):
         registry.amend(st, registry.Amendment("Lemma D.2", basis={"no such step": "cited"}))
+
+
+def _erratum_statement(compute, ill_formed=None):
+    from derivations.core import Erratum, Statement, Step
+    return Statement(
+        "Test 1", "a printed step and its correction", "x = y",
+        steps=[Step("printed", "as printed", "exact", compute, ill_formed=ill_formed)],
+        corrected=[Step("corrected", "as corrected", "exact", lambda: (1, 1))],
+        errata=[Erratum("here", "x = y", "x = x", "the printed step fails", "printed")])
+
+
+def test_an_erratum_is_refuted_by_a_comparison_not_by_a_crash():
+    """A printed step that fails its comparison is refuted; one that raises is a broken step
+    (the statement fails), unless it is declared ill-formed and raises exactly that."""
+    from derivations.core import undefined
+
+    def undefined_k():
+        return {}["k"]
+
+    assert _erratum_statement(lambda: (1, 2)).run().status == "corrected"
+    assert _erratum_statement(lambda: []).run().status == "failed"        # compares nothing
+    assert _erratum_statement(undefined_k).run().status == "failed"
+    assert _erratum_statement(undefined_k, undefined("k")).run().status == "corrected"
+    assert _erratum_statement(undefined_k, undefined("m")).run().status == "failed"
+    assert _erratum_statement(undefined_k, (ValueError, "k")).run().status == "failed"
+    note = _erratum_statement(undefined_k).run().note
+    assert "raised or compared nothing instead of failing a comparison: printed" in note
