@@ -31,7 +31,9 @@ checked step whose two sides are the same object or the same expression.
 Errata: an :class:`Erratum` names the printed step it refutes. A statement is
 
 * ``failed``    if a printed step fails that no erratum names, an erratum's printed
-  step holds after all, or a step of the corrected chain fails; otherwise
+  step holds after all or fails by raising (or comparing nothing) rather than by a
+  comparison (unless it declares that exception ``ill_formed``), or a step of the corrected
+  chain fails; otherwise
 * ``partly established`` if the statement lists ``gaps`` (what the checks do not
   establish, each said in the note);
 * ``cited``     if it rests on a cited step;

@@ -1,7 +1,8 @@
 """One test per statement of the paper: the statement's check must pass.
 
 A statement passes unless it is "failed" (derivations/core.py: a printed step fails that no
-erratum names, an erratum's printed step holds, or a corrected step fails).
+erratum names, an erratum's printed step holds or fails only by raising, or a corrected step
+fails).
 """
 import pytest
 
