@@ -246,13 +246,13 @@ def passing_status(st: Statement) -> str:
     return "verified"
 
 
-def _status(st: Statement, printed, corrected, expected) -> str:
+def _status(st: Statement, printed, corrected, expected, unrefuted) -> str:
     failed = {r.name for r in printed if r.ok is False}
     if failed != expected or any(r.ok is False for r in corrected):
         return "failed"
     # an erratum's printed step is refuted by a comparison that fails, not by an exception (a
     # broken step would otherwise pass as the erratum it names)
-    if any(r.raised for r in printed if r.name in expected):
+    if unrefuted:
         return "failed"
     if st.gaps:
         return "partly established"
@@ -270,14 +270,14 @@ def _judge(st: Statement, printed, corrected) -> Result:
     failed = {r.name for r in printed if r.ok is False}
     expected = {e.step for e in st.errata}
     corr_failed = [r.name for r in corrected if r.ok is False]
-    status = _status(st, printed, corrected, expected)
+    unrefuted = sorted(r.name for r in printed if r.name in expected and r.raised)
+    status = _status(st, printed, corrected, expected, unrefuted)
     notes = []
     if failed - expected:
         notes.append("printed step(s) fail: " + ", ".join(sorted(failed - expected)))
     if expected - failed:
         notes.append("erratum recorded but printed step(s) hold: "
                      + ", ".join(sorted(expected - failed)))
-    unrefuted = sorted(r.name for r in printed if r.name in expected and r.raised)
     if unrefuted:
         notes.append("erratum's printed step(s) raised or compared nothing instead of failing a "
                      "comparison: " + ", ".join(unrefuted))

@@ -224,6 +224,21 @@ def test_theorem_D10_rounding_of_the_contractions(case):
                                                             G1, G2)[0])
 
 
+def _check_bound(got, prop, rnd, eta):
+    """(bound, parts) of a certificate: bound = max(prop + rnd) SLACK, the parts the maxima of
+    prop and rnd, no underflow term (omega = 0), the eta it was built with."""
+    total, parts = got
+    assert total == pytest.approx(float((prop + rnd).max()) * SLACK, rel=RTOL)
+    assert parts["propagation"] == pytest.approx(float(prop.max()), rel=RTOL)
+    assert parts["rounding"] == pytest.approx(float(rnd.max()), rel=RTOL)
+    assert parts["underflow"] == 0.0 and parts["eta"] == eta and len(parts) == 4
+
+
+def _att(inst):
+    """The attention instance with V's sums taken from inst's A3 sums."""
+    return AttentionInstance(n=N, d=D, u=U, scores=inst.scores, SV=inst.SA3, SVsq=inst.SA3sq)
+
+
 @pytest.mark.parametrize("chunk", [C.CHUNK_ROWS, 2])
 def test_theorem_D10_bound(case, chunk, monkeypatch):
     """bound = max(s |A1|^T rowsum + rounding) SLACK (omega = 0: no underflow term), the same
@@ -233,11 +248,7 @@ def test_theorem_D10_bound(case, chunk, monkeypatch):
     t = _terms_X(inst, pt, ptc, rows, rc)
     prop = inst.s * inst.A1abs.T @ t["rowsum"]
     rnd, _ = _rounding_X(inst, pt, rows, t["F1"], t["F0"])
-    total, parts = C.gradient_X_bound(inst, pt, rows, (ptc, rc))
-    assert total == pytest.approx(float((prop + rnd).max()) * SLACK, rel=RTOL)
-    assert parts["propagation"] == pytest.approx(float(prop.max()), rel=RTOL)
-    assert parts["rounding"] == pytest.approx(float(rnd.max()), rel=RTOL)
-    assert parts["underflow"] == 0.0 and parts["eta"] == pt.eta
+    _check_bound(C.gradient_X_bound(inst, pt, rows, (ptc, rc)), prop, rnd, pt.eta)
 
 
 def test_lemma_D11_dL_dY(case):
@@ -259,16 +270,13 @@ def test_lemma_D11_dL_dY(case):
     p_, r_ = C.terms_Y(inst, pt, rows, (ptc, rc))
     _close(p_, prop)
     _close(r_, rnd)
-    total, parts = C.gradient_Y_bound(inst, pt, rows, (ptc, rc))
-    assert total == pytest.approx(float((prop + rnd).max()) * SLACK, rel=RTOL)
-    assert parts == pytest.approx({"propagation": float(prop.max()), "rounding": float(rnd.max()),
-                                   "underflow": 0.0, "eta": pt.eta}, rel=RTOL)
+    _check_bound(C.gradient_Y_bound(inst, pt, rows, (ptc, rc)), prop, rnd, pt.eta)
 
 
 def test_lemma_D12_attention(case):
     """|T~ - f V| <= xi^V + centred((f~ - f) V) with mu = T~ (the computed output)."""
     inst, pt, ptc, rows, rc = case
-    att = AttentionInstance(n=N, d=D, u=U, scores=inst.scores, SV=inst.SA3, SVsq=inst.SA3sq)
+    att = _att(inst)
     xi = _xi(att, pt, rows["alpha"], att.SV)
     FV = _wsum(att, ptc, rc["alpha"], rc["Vabs"], att.SV)
     F_sq = _wpsum(att, ptc, rc["alpha"], rc["Vsq"], att.SVsq)
@@ -276,22 +284,21 @@ def test_lemma_D12_attention(case):
     got_xi, got_pr = C.terms_attention(att, pt, rows, (ptc, rc))
     _close(got_xi, xi)
     _close(got_pr, pr)
-    total, parts = C.attention_bound(att, pt, rows, (ptc, rc))
-    assert total == pytest.approx(float((xi + pr).max()) * SLACK, rel=RTOL)
-    assert parts == pytest.approx({"propagation": float(pr.max()), "rounding": float(xi.max()),
-                                   "underflow": 0.0, "eta": pt.eta}, rel=RTOL)
+    _check_bound(C.attention_bound(att, pt, rows, (ptc, rc)), pr, xi, pt.eta)
 
 
 def test_no_certificate_from_an_infinite_eta_or_a_bad_row_sum(case):
     inst, pt, ptc, rows, rc = case
-    for f in (C.gradient_X_bound, C.gradient_Y_bound):
-        assert f(inst, replace(pt, eta=math.inf), rows, (ptc, rc)) == (math.inf, {})
-        assert f(inst, pt, rows, (replace(ptc, eta=math.inf), rc)) == (math.inf, {})
+    for f, ins in ((C.gradient_X_bound, inst), (C.gradient_Y_bound, inst),
+                   (C.attention_bound, _att(inst))):
+        assert f(ins, pt, rows, (ptc, rc))[0] < math.inf
+        assert f(ins, replace(pt, eta=math.inf), rows, (ptc, rc)) == (math.inf, {})
+        assert f(ins, pt, rows, (replace(ptc, eta=math.inf), rc)) == (math.inf, {})
         for bad in (0.0, -1.0, math.inf, math.nan):
             r2 = dict(rows, alpha=np.r_[rows["alpha"][:-1], bad])
-            assert f(inst, pt, r2, (ptc, rc)) == (math.inf, {})
+            assert f(ins, pt, r2, (ptc, rc)) == (math.inf, {})
             c2 = dict(rc, alpha=np.r_[bad, rc["alpha"][1:]])
-            assert f(inst, pt, rows, (ptc, c2)) == (math.inf, {})
+            assert f(ins, pt, rows, (ptc, c2)) == (math.inf, {})
 
 
 class _Poly:
@@ -378,18 +385,6 @@ def test_the_underflow_terms(case):
                            + K), e)
     _, parts = C.gradient_Y_bound(inst, pt, rows, (ptc, rc))
     assert parts["underflow"] == pytest.approx(float(uf_Y), rel=RTOL)
-
-
-def test_no_attention_certificate_from_an_infinite_eta_or_a_bad_row_sum(case):
-    inst, pt, ptc, rows, rc = case
-    att = AttentionInstance(n=N, d=D, u=U, scores=inst.scores, SV=inst.SA3, SVsq=inst.SA3sq)
-    f = C.attention_bound
-    assert f(att, pt, rows, (ptc, rc))[0] < math.inf
-    assert f(att, replace(pt, eta=math.inf), rows, (ptc, rc)) == (math.inf, {})
-    assert f(att, pt, rows, (replace(ptc, eta=math.inf), rc)) == (math.inf, {})
-    for bad in (0.0, math.inf):
-        assert f(att, pt, dict(rows, alpha=np.r_[bad, rows["alpha"][1:]]), (ptc, rc)) \
-            == (math.inf, {})
 
 
 def test_weighted_product_sum_charges_the_underflow():

@@ -68,10 +68,12 @@ def test_the_bound_by_chunks_of_rows_is_the_whole_bound(wrt, monkeypatch):
 class _Problem:
     """A stand-in for the fast path's problem (attngrad/fast/api.py) as _predict sees it: the
     bound is floor + slope * eta with eta = 2 eps_P, and no degree below ``ok_from`` meets
-    0.8 eps whatever its error (as when the rows' terms grow with the rank)."""
+    0.8 eps whatever its error (as when the rows' terms grow with the rank); ``floor_above``
+    = (degree, floor): the floor from that degree on."""
 
-    def __init__(self, eps, floor=0.0, slope=1.0, ok_from=0):
+    def __init__(self, eps, floor=0.0, slope=1.0, ok_from=0, floor_above=None):
         self.eps, self.floor, self.slope, self.ok_from, self.calls = eps, floor, slope, ok_from, 0
+        self.floor_above = floor_above
 
     def terms(self, poly, rel_error=None):
         from types import SimpleNamespace
@@ -80,7 +82,10 @@ class _Problem:
 
     def bound(self, rows, pt):
         self.calls += 1
-        b = self.floor + self.slope * pt.eta
+        floor = self.floor
+        if self.floor_above and pt.degree >= self.floor_above[0]:
+            floor = self.floor_above[1]
+        b = floor + self.slope * pt.eta
         return b if pt.degree >= self.ok_from or pt.eta == 0 else max(b, self.eps)
 
 
@@ -166,28 +171,20 @@ class _SelectProblem(_Problem):
 
     def __init__(self, eps, floor=0.0, slope=1.0, eta_inf_above=math.inf, rounding_inf=False,
                  floor_above=None):
-        super().__init__(eps, floor, slope)
+        super().__init__(eps, floor, slope, floor_above=floor_above)
         from attngrad.fast.instance import Scores
         self.scores = Scores(lo=-2.0, hi=2.0, Rabs=4.0, sigma=0.0, qm=1.0, km=2.0)
         self.d, self.u = 2, 2.0 ** -53
         self.eta_inf_above, self.rounding_inf = eta_inf_above, rounding_inf
-        self.floor_above = floor_above     # (degree, floor): the floor from that degree on
         self.tried, self.certs, self.polys = [], [], []
 
     def terms(self, poly, rel_error=None):
-        from types import SimpleNamespace
         if rel_error is None:
             self.polys.append(poly.degree)
-        eps_P = poly.rel_error if rel_error is None else rel_error
-        if eps_P > self.eta_inf_above or (self.rounding_inf and eps_P == 0):
-            return SimpleNamespace(eta=math.inf, degree=poly.degree)
-        return SimpleNamespace(eta=2 * eps_P, degree=poly.degree)
-
-    def bound(self, rows, pt):
-        self.calls += 1
-        if self.floor_above and pt.degree >= self.floor_above[0]:
-            return self.floor_above[1] + self.slope * pt.eta
-        return self.floor + self.slope * pt.eta
+        pt = super().terms(poly, rel_error)
+        if pt.eta / 2 > self.eta_inf_above or (self.rounding_inf and pt.eta == 0):
+            pt.eta = math.inf
+        return pt
 
     def rows(self, poly, pt, acc):
         self.tried.append(poly.degree)
